@@ -1,0 +1,86 @@
+"""One typed settings object, read from ``XINYI_*`` environment variables.
+
+Every value has a documented default that runs the embedded single-machine setup: SQLite and a local
+MLflow store under one data directory. ``docs/configuration.md`` lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the documented development default, refused elsewhere
+
+
+class Settings(BaseSettings):
+    """Configuration of the whole platform; ``XINYI_<FIELD>`` overrides each field."""
+
+    model_config = SettingsConfigDict(env_prefix="XINYI_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="Deployment environment; default secrets are refused outside development."
+    )
+    data_dir: Path = Field(Path("data"), description="Root folder for raw files, snapshots, SQLite and MLflow.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the service database; default SQLite at <data_dir>/xinyi.db."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow tracking and registry store; default SQLite at <data_dir>/mlflow.db."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET), description="Server secret (pepper for key hashing); must be set in production."
+    )
+    model_name: str = Field("pre_credit_pd", description="Registered MLflow model name.")
+    region_name: str = Field("demo", description="Name of the demo region built by `xinyi demo`.")
+    demo_enterprises: int = Field(20_000, ge=200, description="Enterprises in the synthetic demo region.")
+    seed: int = Field(20260401, description="Seed of the synthetic region and of model training.")
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    lightgbm_threads: int = Field(1, ge=1, description="LightGBM threads when scoring inside the service.")
+    key_cache_seconds: int = Field(
+        60, ge=0, description="How long a verified API key is remembered in memory (0 disables the cache)."
+    )
+    score_anchor_points: float = Field(600.0, description="Scorecard score at the anchor odds.")
+    score_anchor_odds: float = Field(50.0, gt=0, description="Good:bad odds at the anchor score (50 means 1:50).")
+    score_pdo: float = Field(40.0, gt=0, description="Points to double the odds.")
+    score_min: float = Field(300.0, description="Lowest score reported.")
+    score_max: float = Field(900.0, description="Highest score reported.")
+    authorisation_days_default: int = Field(365, ge=1, description="Default validity of a grant in days.")
+    authorisation_days_max: int = Field(365, ge=1, description="Longest validity a grant may have in days.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("XINYI_SECRET_KEY must be set to a non-default value outside development")
+        if self.authorisation_days_default > self.authorisation_days_max:
+            raise ValueError("XINYI_AUTHORISATION_DAYS_DEFAULT must not exceed XINYI_AUTHORISATION_DAYS_MAX")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The service database URL, defaulting to SQLite inside the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'xinyi.db').resolve()}"
+
+    @property
+    def resolved_mlflow_uri(self) -> str:
+        """The MLflow store URI, defaulting to SQLite inside the data directory."""
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def mlflow_artifact_dir(self) -> Path:
+        """Where MLflow keeps model artifacts for the embedded store."""
+        return (self.data_dir / "mlartifacts").resolve()
+
+    def region_dir(self, region: str | None = None) -> Path:
+        """Folder holding everything built for one region."""
+        return self.data_dir / "regions" / (region or self.region_name)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
