@@ -116,6 +116,7 @@ def tax_features(tax: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 def social_insurance_features(si: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """社保: latest headcount, its change over 6 months, and months in arrears."""
     window = in_months(known_by(si, "available_on", as_of), as_of, 11, 0)
+    arrears = window[window["arrears"] > 0]
     latest = in_months(window, as_of, 2, 0).sort_values("period").groupby("uscc").tail(1)
     latest = latest.set_index("uscc")
     earlier_period = latest["period"] - pd.DateOffset(months=6)
@@ -126,7 +127,8 @@ def social_insurance_features(si: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataF
         {
             "headcount_latest": latest["insured_headcount"],
             "headcount_change_6m": (latest["insured_headcount"] / base - 1.0).where(base > 0),
-            "si_arrears_months_12m": window[window["arrears"] > 0].groupby("uscc")["period"].nunique(),
+            "si_arrears_months_12m": arrears.groupby("uscc")["period"].nunique(),
+            "si_arrears_months_3m": in_months(arrears, as_of, 3, 0).groupby("uscc")["period"].nunique(),
         }
     )
 
@@ -134,12 +136,20 @@ def social_insurance_features(si: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataF
 def utilities_features(util: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """水电气: months with a late payment, and the change in electricity use over 6 months."""
     window = in_months(known_by(util, "available_on", as_of), as_of, 11, 0)
-    late = window[window["days_late"] > 0].groupby("uscc")["period"].nunique()
+    late_rows = window[window["days_late"] > 0]
+    late = late_rows.groupby("uscc")["period"].nunique()
+    late_recent = in_months(late_rows, as_of, 3, 0).groupby("uscc")["period"].nunique()
     power = window[window["kind"] == "electricity"]
     recent = in_months(power, as_of, 3, 1).groupby("uscc")["quantity"].sum()
     base = in_months(power, as_of, 9, 7).groupby("uscc")["quantity"].sum()
     change = (recent.reindex(base.index) / base - 1.0).where(base > 0)
-    return pd.DataFrame({"utility_late_months_12m": late, "electricity_change_6m": change})
+    return pd.DataFrame(
+        {
+            "utility_late_months_12m": late,
+            "utility_late_months_3m": late_recent,
+            "electricity_change_6m": change,
+        }
+    )
 
 
 def admin_features(admin: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -197,7 +207,9 @@ _COUNTS_ZERO_WHEN_ABSENT = (
     "tax_filed_months_12m",
     "tax_overdue_months_12m",
     "si_arrears_months_12m",
+    "si_arrears_months_3m",
     "utility_late_months_12m",
+    "utility_late_months_3m",
     "penalties_active",
     "penalty_severe_active",
     "licences_24m",

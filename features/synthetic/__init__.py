@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EXTRACTED_ON = date(2026, 10, 31)
 HISTORY_MONTHS = 52
+REPORTING_LAG_DAYS = 120  # banks report a default within four months (回传)
 _AVAILABILITY = {
     "tax_monthly": "filed_on",
     "social_insurance_monthly": "available_on",
@@ -98,16 +99,18 @@ def _truth(rng: np.random.Generator, pop: Population) -> pd.DataFrame:
 
 
 def _outcomes(rng: np.random.Generator, pop: Population) -> pd.DataFrame:
+    """Defaults as banks report them, some months after they happen; the extract holds those reported."""
     i = np.nonzero(pop.default_month >= 0)[0]
     t = pop.default_month[i]
-    reported = pop.timeline.month_end(t) + rng.integers(95, 125, len(i)).astype("timedelta64[D]")
-    return pd.DataFrame(
+    reported = pop.timeline.month_end(t) + rng.integers(30, REPORTING_LAG_DAYS, len(i)).astype("timedelta64[D]")
+    frame = pd.DataFrame(
         {
             "uscc": pop.registration["uscc"].to_numpy()[i],
             "default_month": pop.timeline.months.strftime("%Y-%m").to_numpy()[t],
             "reported_on": reported.astype(str),
         }
     )
+    return frame[frame["reported_on"] <= str(pop.timeline.extracted_on.date())].reset_index(drop=True)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
