@@ -1,0 +1,107 @@
+"""The scorer the API calls: one profile in, PD, score, grade and reasons out (ScoreProvider)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from config.settings import Settings
+from models.artifact import PdModelArtifact
+from models.train import feature_matrix
+from scoring.reasons import MAX_REASONS, reasons_from_contributions
+from scoring.scale import Scorecard, grades_for
+from scoring.types import ScoreResult
+
+logger = logging.getLogger(__name__)
+
+
+class ScoreService:
+    """Scores enterprises with one model version; the booster is parsed once, at construction."""
+
+    def __init__(
+        self,
+        artifact: PdModelArtifact,
+        model_name: str,
+        model_version: str,
+        *,
+        num_threads: int = 1,
+        max_reasons: int = MAX_REASONS,
+    ) -> None:
+        self.artifact = artifact
+        self.model_name = model_name
+        self.model_version = model_version
+        self.num_threads = num_threads
+        self.max_reasons = max_reasons
+        self.scorecard = Scorecard.from_scale(artifact.scale)
+        self._booster = artifact.booster
+        self._index = {name: i for i, name in enumerate(artifact.feature_names)}
+        # score points per unit of raw-margin contribution: −factor · calibration slope
+        self._points_per_margin = self.scorecard.points_from_log_odds(artifact.calibration_slope)
+
+    @classmethod
+    def from_registry(cls, settings: Settings) -> ScoreService:
+        """The champion version of ``settings.model_name`` from the configured MLflow registry."""
+        from models.registry import load_model_by_alias
+
+        artifact, version = load_model_by_alias(settings.resolved_mlflow_uri, settings.model_name)
+        if Scorecard.from_settings(settings) != Scorecard.from_scale(artifact.scale):
+            logger.warning("model %s v%s was scaled differently from the settings; using the model's scale",
+                           settings.model_name, version)
+        return cls(artifact, settings.model_name, version, num_threads=settings.lightgbm_threads)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Features the model reads from a profile, in order."""
+        return self.artifact.feature_names
+
+    def profile_row(self, profile: Mapping[str, float | None]) -> npt.NDArray[np.float64]:
+        """One float64 row (shape 1 × features) in model order; None or absent features are NaN."""
+        row = np.full((1, len(self._index)), np.nan, dtype=np.float64)
+        for name, value in profile.items():
+            i = self._index.get(name)
+            if i is not None and value is not None:
+                row[0, i] = float(value)
+        return row
+
+    def score(self, uscc: str, profile: Mapping[str, float | None], profile_as_of: date) -> ScoreResult:
+        """PD, score, grade and reasons for one profile, from a single TreeSHAP call."""
+        row = self.profile_row(profile)
+        contributions = np.asarray(
+            self._booster.predict(row, pred_contrib=True, num_threads=self.num_threads), dtype=np.float64
+        )[0]
+        margin = float(contributions.sum())
+        log_odds = self.artifact.calibration_intercept + self.artifact.calibration_slope * margin
+        lowering, raising = reasons_from_contributions(
+            contributions, row[0], self.feature_names, self._points_per_margin, top=self.max_reasons
+        )
+        score = self.scorecard.score_from_log_odds(log_odds)
+        return ScoreResult(
+            uscc=uscc,
+            probability_of_default=1.0 / (1.0 + math.exp(-log_odds)),
+            score=score,
+            grade=str(grades_for([score])[0]),
+            reasons_lowering=lowering,
+            reasons_raising=raising,
+            model_name=self.model_name,
+            model_version=self.model_version,
+            profile_as_of=profile_as_of,
+        )
+
+    def score_frame(self, frame: pd.DataFrame, num_threads: int | None = None) -> pd.DataFrame:
+        """Batch scores without reasons: uscc (and as_of when present), pd, score, grade per row."""
+        x = feature_matrix(frame, self.feature_names)
+        log_odds = self.artifact.predict_log_odds(x, num_threads=num_threads or self.num_threads)
+        scores = self.scorecard.scores_from_log_odds(log_odds)
+        out = pd.DataFrame({"uscc": frame["uscc"].to_numpy()}, index=frame.index)
+        if "as_of" in frame.columns:
+            out["as_of"] = frame["as_of"].to_numpy()
+        out["pd"] = 1.0 / (1.0 + np.exp(-log_odds))
+        out["score"] = scores
+        out["grade"] = grades_for(scores)
+        return out
