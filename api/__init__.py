@@ -1,1 +1,1 @@
-"""placeholder"""
+"""HTTP API: the only layer that knows about requests, users, keys and authorisations."""

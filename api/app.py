@@ -1,0 +1,53 @@
+"""The app factory: wires settings, database, key verifier, scorer, audit and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.audit import AuditMiddleware
+from api.db.session import make_engine, make_sessionmaker
+from api.errors import install_error_handlers
+from api.routers import api_router
+from api.security import KeyVerifier
+from config.settings import Settings, get_settings
+from scoring.types import ScoreProvider
+
+OPENAPI_TAGS = [
+    {"name": "bank", "description": "金融机构: pre-credit scores for enterprises that authorised the bank."},
+    {"name": "enterprise", "description": "企业: grant, list and revoke authorisations (授权)."},
+    {"name": "ops", "description": "Operators: liveness and readiness."},
+]
+
+
+def create_app(settings: Settings | None = None, score_provider: ScoreProvider | None = None) -> FastAPI:
+    """A ready-to-serve app; the database must already be migrated (``api.db.migrate``)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Xinyi pre-credit API",
+        summary="信易贷-style pre-credit scores for small enterprises, under the enterprise's authorisation.",
+        version="0.1.0",
+        openapi_tags=OPENAPI_TAGS,
+        docs_url="/docs",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.score_provider = score_provider
+    app.state.key_verifier = KeyVerifier(settings)
+    install_error_handlers(app)
+    app.add_middleware(AuditMiddleware)
+    app.include_router(api_router)
+    return app

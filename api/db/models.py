@@ -1,0 +1,189 @@
+"""Typed ORM tables of the service database (SQLAlchemy 2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("operator", "bank", "enterprise", "regulator", "analyst")
+PURPOSES = ("pre_credit", "post_loan")
+OUTCOMES = ("allowed", "denied", "error")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused; pass a timezone-aware value")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every service table."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class Enterprise(Base):
+    """企业: one registered enterprise, keyed by its USCC."""
+
+    __tablename__ = "enterprises"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    industry: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str | None] = mapped_column(String(20))
+
+
+class Bank(Base):
+    """金融机构: a bank connected to the platform."""
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class Account(Base):
+    """A user of the API: operator, bank, enterprise, regulator or analyst."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_accounts_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    role: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(200))
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"), index=True)
+    uscc: Mapped[str | None] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """An API key: the public ``key_id`` and an argon2id hash of the peppered secret, never the secret."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class Authorisation(Base):
+    """授权: an enterprise's consent for one bank, purpose and scopes, until it expires or is revoked."""
+
+    __tablename__ = "authorisations"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", PURPOSES), name="ck_authorisations_purpose"),
+        Index("ix_authorisations_uscc_bank", "uscc", "bank_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    scopes: Mapped[list[str]]
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    granted_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+    def is_active(self, at: datetime) -> bool:
+        """True when not revoked and not yet expired at ``at``."""
+        return self.revoked_at is None and self.expires_at > at
+
+
+class EnterpriseProfile(Base):
+    """企业画像: model-independent features of one enterprise as of one date."""
+
+    __tablename__ = "enterprise_profiles"
+
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    features: Mapped[dict[str, Any]]
+
+
+class AuditEvent(Base):
+    """One row per /v1 request, allowed, denied or errored; never holds a key or secret."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="ck_audit_events_outcome"),
+        Index("ix_audit_events_uscc_at", "uscc", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    actor_account_id: Mapped[int | None] = mapped_column(Integer)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(80))
+    uscc: Mapped[str | None] = mapped_column(String(18))
+    outcome: Mapped[str] = mapped_column(String(10))
+    http_status: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class ScoreResponse(Base):
+    """A pre-credit score given to a bank, kept exactly as returned."""
+
+    __tablename__ = "score_responses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    probability_of_default: Mapped[float] = mapped_column(Float)
+    score: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[dict[str, Any]]
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(50))
+    profile_as_of: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,153 @@
+"""Reusable dependencies as ``Annotated`` aliases: a handler declares ``bank: CurrentBank`` and is done."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.audit import note_actor, note_uscc
+from api.db.models import Account, Authorisation, Bank, Enterprise, utcnow
+from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
+from api.schemas import ScoreRequest
+from api.security import InvalidKeyError, KeyVerifier
+from config.settings import Settings
+from scoring.types import ScoreProvider
+
+SCORE_SCOPE = "score"
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer xk_<key_id>_<secret>`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: xk_...`")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request, closed afterwards; handlers commit what they change."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_score_provider(request: Request) -> ScoreProvider:
+    """The loaded scorer, or 503 when none is loaded."""
+    provider: ScoreProvider | None = request.app.state.score_provider
+    if provider is None:
+        raise ServiceUnavailable("No scoring model is loaded.")
+    return provider
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
+Scorer = Annotated[ScoreProvider, Depends(get_score_provider)]
+
+
+def current_account(
+    request: Request,
+    session: DbSession,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Account:
+    """The account behind the presented API key; 401 if there is none or it is not valid."""
+    presented = bearer.credentials if bearer is not None else api_key
+    if not presented:
+        raise NotAuthenticated("An API key is required: `Authorization: Bearer xk_...` or `X-API-Key`.")
+    verifier: KeyVerifier = request.app.state.key_verifier
+    try:
+        account = verifier.verify(session, presented)
+    except InvalidKeyError:
+        raise NotAuthenticated("The API key is not valid.") from None
+    note_actor(request, account.id, account.role)
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def _require_role(account: Account, role: str) -> Account:
+    if account.role != role:
+        raise Forbidden(f"This endpoint is for {role} accounts.")
+    return account
+
+
+def current_bank(request: Request, account: CurrentAccount) -> Account:
+    """A bank account (with its bank); 403 for any other role."""
+    _require_role(account, "bank")
+    if account.bank_id is None:
+        raise Forbidden("This bank account is not linked to a bank.")
+    return account
+
+
+def current_enterprise(request: Request, account: CurrentAccount) -> Account:
+    """An enterprise account (with its USCC); 403 for any other role."""
+    _require_role(account, "enterprise")
+    if account.uscc is None:
+        raise Forbidden("This enterprise account is not linked to an enterprise.")
+    note_uscc(request, account.uscc)
+    return account
+
+
+def current_regulator(account: CurrentAccount) -> Account:
+    """A regulator account; 403 for any other role."""
+    return _require_role(account, "regulator")
+
+
+CurrentBank = Annotated[Account, Depends(current_bank)]
+CurrentEnterprise = Annotated[Account, Depends(current_enterprise)]
+CurrentRegulator = Annotated[Account, Depends(current_regulator)]
+
+
+def known_enterprise(session: Session, uscc: str) -> Enterprise:
+    """The enterprise with this USCC; 404 if the platform does not know it."""
+    enterprise = session.get(Enterprise, uscc)
+    if enterprise is None:
+        raise NotFound("No enterprise with this USCC is registered on the platform.")
+    return enterprise
+
+
+def active_authorisation(session: Session, uscc: str, bank_id: int, purpose: str) -> Authorisation | None:
+    """An unrevoked, unexpired grant of ``uscc`` to ``bank_id`` for ``purpose`` that covers scoring."""
+    grants = session.scalars(
+        select(Authorisation).where(
+            Authorisation.uscc == uscc,
+            Authorisation.bank_id == bank_id,
+            Authorisation.purpose == purpose,
+            Authorisation.revoked_at.is_(None),
+            Authorisation.expires_at > utcnow(),
+        )
+    )
+    return next((g for g in grants if SCORE_SCOPE in (g.scopes or [])), None)
+
+
+def authorized_enterprise(request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession) -> Enterprise:
+    """The enterprise named in the body, if it has authorised the calling bank for pre-credit scoring."""
+    note_uscc(request, body.uscc)
+    enterprise = known_enterprise(session, body.uscc)
+    assert bank.bank_id is not None  # guaranteed by current_bank
+    if active_authorisation(session, enterprise.uscc, bank.bank_id, "pre_credit") is None:
+        raise NotAuthorised(
+            "The enterprise has not authorised this bank for pre-credit scoring, or the grant has expired "
+            "or been revoked."
+        )
+    return enterprise
+
+
+AuthorizedEnterprise = Annotated[Enterprise, Depends(authorized_enterprise)]
+
+
+def bank_of(session: Session, account: Account) -> Bank:
+    """The bank a bank account belongs to."""
+    bank = session.get(Bank, account.bank_id) if account.bank_id is not None else None
+    if bank is None:
+        raise Forbidden("This bank account is not linked to a bank.")
+    return bank

@@ -1,0 +1,105 @@
+"""Request and response bodies of the /v1 API (pydantic 2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from features.uscc import check_uscc
+
+Purpose = Literal["pre_credit", "post_loan"]
+Scope = Literal["score", "profile"]
+
+
+def _valid_uscc(code: str) -> str:
+    check = check_uscc(code)
+    if not check.valid:
+        raise PydanticCustomError(check.rule or "uscc.invalid", check.message or "invalid USCC")
+    return code
+
+
+Uscc = Annotated[
+    str,
+    AfterValidator(_valid_uscc),
+    Field(description="统一社会信用代码 (GB 32100-2015), 18 characters", examples=["91350100M000100Y43"]),
+]
+
+
+def _default_scopes() -> list[Scope]:
+    return ["score"]
+
+
+class ScoreRequest(BaseModel):
+    """A bank asks for the pre-credit score of one enterprise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: Uscc
+
+
+class ReasonOut(BaseModel):
+    """One feature's pull on the score, in score points."""
+
+    feature: str
+    points: float
+    value: float | None
+    text_zh: str
+    text_en: str
+
+
+class ReasonsOut(BaseModel):
+    """The features that lowered and raised the score most."""
+
+    lowering: list[ReasonOut]
+    raising: list[ReasonOut]
+
+
+class ModelOut(BaseModel):
+    """The model that produced a score."""
+
+    name: str
+    version: str
+
+
+class ScoreOut(BaseModel):
+    """预授信评分: PD, score, grade and reasons, as stored and returned to the bank."""
+
+    id: uuid.UUID
+    uscc: str
+    probability_of_default: float
+    score: int
+    grade: str
+    reasons: ReasonsOut
+    model: ModelOut
+    profile_as_of: date
+    requested_at: datetime
+
+
+class AuthorisationCreate(BaseModel):
+    """An enterprise authorises one bank for one purpose and some scopes, for some days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank_code: str = Field(min_length=1, max_length=40, examples=["DEMO_BANK_A"])
+    purpose: Purpose = "pre_credit"
+    scopes: list[Scope] = Field(default_factory=_default_scopes, min_length=1)
+    days: int | None = Field(None, ge=1, description="Validity in days; default and maximum set by the platform.")
+
+
+class AuthorisationOut(BaseModel):
+    """授权回执: the receipt of a grant, showing whether it is active, expired or revoked."""
+
+    id: int
+    uscc: str
+    bank_code: str
+    bank_name: str
+    purpose: Purpose
+    scopes: list[str]
+    granted_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    status: Literal["active", "expired", "revoked"]

@@ -1,0 +1,151 @@
+"""API keys ``xk_<key_id>_<secret>``: only argon2id(HMAC-SHA256(secret_key, secret)) is stored.
+
+A verified key is remembered in memory (key_id → digest) for ``key_cache_seconds`` so argon2 is not paid on
+every request; the key and account rows are still read each time, so revoking or disabling is immediate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import Account, ApiKey, utcnow
+from config.settings import Settings
+
+KEY_PREFIX = "xk"
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 defaults
+
+
+class InvalidKeyError(Exception):
+    """The presented key is malformed, unknown, revoked, belongs to a disabled account, or does not match."""
+
+
+@dataclass(frozen=True)
+class ParsedKey:
+    """The two parts of a presented key; ``secret`` must never be logged or stored."""
+
+    key_id: str
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"ParsedKey(key_id={self.key_id!r}, secret=***)"
+
+
+def parse_key(presented: str) -> ParsedKey:
+    """Split ``xk_<key_id>_<secret>``; raise InvalidKeyError if the shape is wrong."""
+    parts = presented.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1].isalnum() or len(parts[2]) < 16:
+        raise InvalidKeyError("malformed key")
+    return ParsedKey(parts[1], parts[2])
+
+
+def peppered_digest(settings: Settings, secret: str) -> str:
+    """HMAC-SHA256 of a key's secret under the server secret, hex-encoded."""
+    pepper = settings.secret_key.get_secret_value().encode()
+    return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _label_hmac(settings: Settings, purpose: str, label: str) -> str:
+    pepper = settings.secret_key.get_secret_value().encode()
+    return hmac.new(pepper, f"{purpose}:{label}".encode(), hashlib.sha256).hexdigest()
+
+
+def demo_key_secret(settings: Settings, label: str) -> str:
+    """A deterministic key secret for a demo account, so the demo prints a working key every run."""
+    if settings.env != "development":
+        raise RuntimeError("demo keys exist only when XINYI_ENV=development")
+    return _label_hmac(settings, "demo-key-secret", label)
+
+
+def demo_key_id(settings: Settings, label: str) -> str:
+    """A deterministic public key id for a demo account (development only)."""
+    if settings.env != "development":
+        raise RuntimeError("demo keys exist only when XINYI_ENV=development")
+    return _label_hmac(settings, "demo-key-id", label)[:16]
+
+
+def issue_key(
+    session: Session,
+    account: Account,
+    settings: Settings,
+    secret: str | None = None,
+    key_id: str | None = None,
+) -> str:
+    """Store a new key for ``account`` (hash only) and return its plaintext, which is shown once."""
+    key_id = key_id or secrets.token_hex(8)
+    secret = secret or secrets.token_urlsafe(32)
+    parse_key(f"{KEY_PREFIX}_{key_id}_{secret}")  # refuse shapes that could never be presented back
+    row = ApiKey(
+        key_id=key_id,
+        account_id=account.id,
+        hash=_hasher.hash(peppered_digest(settings, secret)),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return f"{KEY_PREFIX}_{key_id}_{secret}"
+
+
+class KeyVerifier:
+    """Checks presented keys against the database, remembering verified digests for a while."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self.argon2_verifications = 0
+
+    def _cached(self, key_id: str, digest: str) -> bool:
+        with self._lock:
+            entry = self._cache.get(key_id)
+        if entry is None:
+            return False
+        cached_digest, expires = entry
+        return time.monotonic() < expires and hmac.compare_digest(cached_digest, digest)
+
+    def _remember(self, key_id: str, digest: str) -> None:
+        if self.settings.key_cache_seconds <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
+            self._cache[key_id] = (digest, now + self.settings.key_cache_seconds)
+
+    def forget(self, key_id: str) -> None:
+        """Drop one key from the cache (revocation is checked in the database anyway)."""
+        with self._lock:
+            self._cache.pop(key_id, None)
+
+    def verify(self, session: Session, presented: str) -> Account:
+        """The account owning ``presented``; raise InvalidKeyError unless it is live and matches."""
+        parsed = parse_key(presented)
+        found = session.execute(
+            select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id).where(ApiKey.key_id == parsed.key_id)
+        ).first()
+        if found is None:
+            raise InvalidKeyError("unknown key")
+        key, account = found
+        if key.revoked_at is not None or account.disabled_at is not None:
+            self.forget(parsed.key_id)
+            raise InvalidKeyError("revoked key or disabled account")
+        digest = peppered_digest(self.settings, parsed.secret)
+        if self._cached(parsed.key_id, digest):
+            return account
+        self.argon2_verifications += 1
+        try:
+            _hasher.verify(key.hash, digest)
+        except (VerificationError, InvalidHashError):
+            raise InvalidKeyError("key does not match") from None
+        self._remember(parsed.key_id, digest)
+        key.last_used_at = utcnow()  # written once per cache period, not per request
+        session.commit()
+        return account
