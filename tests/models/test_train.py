@@ -88,6 +88,7 @@ def test_no_signal_means_no_ranking():
     assert abs(model.metrics["oot"]["auc"] - 0.5) < 0.08
 
 
+@pytest.mark.slow
 def test_training_is_deterministic():
     frame = make_training_frame(n_enterprises=400, seed=9)
     first = train_pd_model(frame, FEATURE_NAMES, seed=3, num_threads=2)

@@ -1,0 +1,120 @@
+"""ScoreService: one profile in, PD, score, grade and reasons out; the batch path agrees with it."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from config.settings import Settings
+from models.artifact import PdModelArtifact
+from models.registry import log_and_register
+from models.train import TrainedModel
+from scoring.scale import GRADES, grade_for
+from scoring.service import ScoreService
+from scoring.types import ScoreProvider
+from tests.utils.training_frames import make_training_frame
+
+AS_OF = date(2024, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def service(artifact: PdModelArtifact) -> ScoreService:
+    return ScoreService(artifact, "pre_credit_pd", "7")
+
+
+@pytest.fixture(scope="module")
+def profiles(artifact: PdModelArtifact) -> pd.DataFrame:
+    return make_training_frame(n_enterprises=60, n_dates=1, seed=17)
+
+
+def as_profile(row: pd.Series, names: tuple[str, ...]) -> dict[str, float | None]:
+    return {name: (None if pd.isna(row[name]) else float(row[name])) for name in names}
+
+
+def test_result_fields(service: ScoreService, profiles: pd.DataFrame):
+    provider: ScoreProvider = service
+    row = profiles.iloc[0]
+    result = provider.score(row["uscc"], as_profile(row, service.feature_names), AS_OF)
+    assert result.uscc == row["uscc"]
+    assert (result.model_name, result.model_version, result.profile_as_of) == ("pre_credit_pd", "7", AS_OF)
+    assert 0.0 < result.probability_of_default < 1.0
+    assert isinstance(result.score, int) and 300 <= result.score <= 900
+    assert result.grade in GRADES and result.grade == grade_for(result.score)
+    assert len(result.reasons_lowering) <= 4 and len(result.reasons_raising) <= 4
+    lowering = [r.points for r in result.reasons_lowering]
+    raising = [r.points for r in result.reasons_raising]
+    assert all(p <= -1 for p in lowering) and lowering == sorted(lowering)
+    assert all(p >= 1 for p in raising) and raising == sorted(raising, reverse=True)
+
+
+def test_score_matches_pd_on_the_scale(service: ScoreService, profiles: pd.DataFrame):
+    for _, row in profiles.head(10).iterrows():
+        result = service.score(row["uscc"], as_profile(row, service.feature_names), AS_OF)
+        log_odds = math.log(result.probability_of_default / (1 - result.probability_of_default))
+        assert result.score == service.scorecard.score_from_log_odds(log_odds)
+
+
+def test_reason_points_add_up_to_the_score(service: ScoreService, artifact: PdModelArtifact, profiles):
+    row = profiles.iloc[3]
+    profile = as_profile(row, service.feature_names)
+    result = service.score(row["uscc"], profile, AS_OF)
+    contributions = artifact.booster.predict(service.profile_row(profile), pred_contrib=True)[0]
+    card, b = service.scorecard, artifact.calibration_slope
+    points = -card.factor * b * contributions
+    base = card.offset - card.factor * (artifact.calibration_intercept + b * contributions[-1])
+    assert base + points[:-1].sum() == pytest.approx(card.raw_score(
+        math.log(result.probability_of_default / (1 - result.probability_of_default))))
+    for reason in (*result.reasons_lowering, *result.reasons_raising):
+        assert reason.points == pytest.approx(points[service.feature_names.index(reason.feature)])
+
+
+def test_single_and_batch_paths_agree(service: ScoreService, profiles: pd.DataFrame):
+    batch = service.score_frame(profiles)
+    assert list(batch.columns) == ["uscc", "as_of", "pd", "score", "grade"]
+    for i, row in profiles.iterrows():
+        result = service.score(row["uscc"], as_profile(row, service.feature_names), AS_OF)
+        assert result.probability_of_default == pytest.approx(batch.loc[i, "pd"], rel=1e-12)
+        assert (result.score, result.grade) == (batch.loc[i, "score"], batch.loc[i, "grade"])
+
+
+def test_none_and_absent_features_both_mean_missing(service: ScoreService, profiles: pd.DataFrame):
+    profile = as_profile(profiles.iloc[1], service.feature_names)
+    with_none = {**profile, "sales_12m_log": None, "electricity_change_6m": None}
+    absent = {k: v for k, v in with_none.items() if v is not None}
+    absent["not_a_model_feature"] = 5.0  # unknown keys are ignored
+    assert service.score("x", with_none, AS_OF) == service.score("x", absent, AS_OF)
+    assert np.isnan(service.profile_row(absent)[0, service.feature_names.index("sales_12m_log")])
+
+
+def test_worse_features_mean_higher_pd(service: ScoreService, profiles: pd.DataFrame):
+    base = as_profile(profiles.iloc[2], service.feature_names)
+    base.update(si_arrears_months_12m=0.0, tax_overdue_months_12m=0.0, dishonest_debtor_active=0.0,
+                enforcement_cases_active=0.0)
+    steps = [
+        {"si_arrears_months_12m": 3.0},
+        {"si_arrears_months_12m": 6.0},
+        {"si_arrears_months_12m": 6.0, "tax_overdue_months_12m": 4.0},
+        {"si_arrears_months_12m": 12.0, "tax_overdue_months_12m": 8.0, "enforcement_cases_active": 3.0},
+    ]
+    pds = [service.score("x", base, AS_OF).probability_of_default]
+    pds += [service.score("x", {**base, **step}, AS_OF).probability_of_default for step in steps]
+    assert all(a <= b for a, b in itertools.pairwise(pds))
+    assert pds[-1] > 1.5 * pds[0]
+    worst = service.score("x", {**base, **steps[-1]}, AS_OF)
+    assert any(r.feature == "si_arrears_months_12m" for r in worst.reasons_lowering)
+
+
+@pytest.mark.slow
+def test_from_registry_loads_the_champion(trained: TrainedModel, artifact: PdModelArtifact, tmp_path, profiles):
+    settings = Settings(data_dir=tmp_path)
+    log_and_register(trained, artifact, tracking_uri=settings.resolved_mlflow_uri,
+                     artifact_location=settings.mlflow_artifact_dir, model_name=settings.model_name)
+    served = ScoreService.from_registry(settings)
+    assert (served.model_name, served.model_version) == (settings.model_name, "1")
+    local = ScoreService(artifact, settings.model_name, "1")
+    pd.testing.assert_frame_equal(served.score_frame(profiles), local.score_frame(profiles))
