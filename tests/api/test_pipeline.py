@@ -1,0 +1,79 @@
+"""End to end: the demo pipeline on a small region, then the API asked for scores with the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.db.models import AuditEvent
+from api.pipeline import DemoPipeline, StageResult, application_dates
+from config.settings import Settings
+from scoring.service import ScoreService
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, demo_enterprises=800, seed=11)
+
+
+def test_application_dates_are_quarter_ends_with_history_and_outcome() -> None:
+    dates = application_dates(pd.Timestamp("2022-06-01"), pd.Timestamp("2026-06-30"))
+    assert [str(d.date()) for d in (dates[0], dates[-1])] == ["2023-06-30", "2025-06-30"]
+    assert all(d.month % 3 == 0 for d in dates)
+
+
+def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> None:
+    seen: list[StageResult] = []
+    outcome = DemoPipeline(settings, report=seen.append).run()
+
+    assert [s.name for s in seen] == ["generate region", "ingest", "profiles", "train and register",
+                                      "service database"]
+    assert not any(s.reused for s in seen)
+    assert outcome.model_version == "1"
+    assert outcome.metrics["auc_oot"] > 0.6
+
+    again: list[StageResult] = []
+    second = DemoPipeline(settings, report=again.append).run()
+    assert [s.reused for s in again][:4] == [True, True, True, True]
+    assert second.model_version == "1"
+    assert {a.key for a in second.accounts.accounts} == {a.key for a in outcome.accounts.accounts}
+
+    provider = ScoreService.from_registry(settings)
+    app = create_app(settings, provider)
+    bank = outcome.accounts.by_label("bank_a")
+    granted, other = outcome.accounts.by_label("enterprise_1"), outcome.accounts.by_label("enterprise_2")
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {bank.key}"}
+        ok = client.post("/v1/scores", json={"uscc": granted.uscc}, headers=headers)
+        denied = client.post("/v1/scores", json={"uscc": other.uscc}, headers=headers)
+        anonymous = client.post("/v1/scores", json={"uscc": granted.uscc})
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert 0.0 < body["probability_of_default"] < 1.0
+    assert 300 <= body["score"] <= 900
+    assert body["grade"] in {"A", "B", "C", "D", "E"}
+    assert body["model"] == {"name": settings.model_name, "version": "1"}
+    assert body["profile_as_of"] == "2026-10-31"
+    assert body["reasons"]["lowering"] or body["reasons"]["raising"]
+    assert denied.status_code == 403
+    assert denied.headers["content-type"].startswith("application/problem+json")
+    assert anonymous.status_code == 401
+    with app.state.sessionmaker() as session:
+        audited = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert audited == 3
+
+
+def test_rebuild_flag_rebuilds_every_stage(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", demo_enterprises=400, seed=5)  # embedded SQLite defaults
+    DemoPipeline(settings).run()
+    seen: list[StageResult] = []
+    outcome = DemoPipeline(settings, rebuild=True, report=seen.append).run()
+    assert not any(s.reused for s in seen)
+    assert outcome.model_version == "2"
