@@ -41,7 +41,9 @@ def curl_command(settings: Settings, outcome: DemoOutcome) -> str:
 def _print_ending(settings: Settings, outcome: DemoOutcome) -> None:
     console.rule("[bold]ready")
     console.print(f"API docs:      http://{settings.host}:{settings.port}/docs")
-    console.print("Demo accounts (development keys derived from XINYI_SECRET_KEY, never stored in clear):", soft_wrap=True)
+    console.print(
+        "Demo accounts (development keys derived from XINYI_SECRET_KEY, never stored in clear):", soft_wrap=True
+    )
     for account in outcome.accounts.accounts:
         of = account.uscc or account.bank_code or ""
         console.print(f"  {account.label:<13} {account.role:<10} {of:<20} {account.key}", soft_wrap=True)

@@ -202,7 +202,7 @@ class DemoPipeline:
     def _registered(self, version: str | None) -> bool:
         try:
             _, champion = load_model_by_alias(self.settings.resolved_mlflow_uri, self.settings.model_name)
-        except Exception:  # noqa: BLE001 - any registry failure means "not there": retrain
+        except Exception:  # any registry failure means "not there": retrain
             return False
         return champion == version
 
@@ -240,12 +240,19 @@ class DemoPipeline:
     def run(self) -> DemoOutcome:
         """Run every stage in order, reusing what is already built."""
         stages: list[StageResult] = []
-        report = self.report
-        self.report = lambda r: (stages.append(r), report(r))[-1]  # type: ignore[func-returns-value]
-        generated = self.generate()
-        ingested = self.ingest(generated)
-        profiled = self.profiles(ingested, generated)
-        modelled = self.model(profiled)
-        accounts = self.database()
-        self.report = report
+        outer = self.report
+
+        def record(result: StageResult) -> None:
+            stages.append(result)
+            outer(result)
+
+        self.report = record
+        try:
+            generated = self.generate()
+            ingested = self.ingest(generated)
+            profiled = self.profiles(ingested, generated)
+            modelled = self.model(profiled)
+            accounts = self.database()
+        finally:
+            self.report = outer
         return DemoOutcome(self.region, str(modelled["version"]), modelled["metrics"], accounts, stages)
