@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from features.schemas import SOURCES, SOURCES_BY_NAME
@@ -84,7 +84,7 @@ def list_entry_row(entry_id: str = "L-1", uscc: str | None = None, **overrides: 
     return {**row, **overrides}
 
 
-DEFAULT_ROWS = {
+DEFAULT_ROWS: dict[str, Callable[[], Row]] = {
     "registration": registration_row,
     "tax_monthly": tax_row,
     "social_insurance_monthly": social_insurance_row,
