@@ -5,18 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api import security
 from api.app import create_app
 from api.db import make_engine, migrate
 from config.settings import Settings
 from tests.api.factories import FakeScorer, Scenario, build_scenario
 
 TEST_SECRET = "test-secret-key-not-the-default"
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with test-sized cost, so a hundred keys do not take a minute."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
