@@ -20,6 +20,7 @@ MAX_REASONS = 4
 """At most four reasons each way, as adverse-action practice (US Reg B) expects."""
 MIN_POINTS = 1.0
 """Contributions worth less than one point are not reasons."""
+_WHOLE_UNITS = frozenset({"months", "count", "people"})
 
 
 def format_value_zh(feature: str, value: float | None) -> str:
@@ -31,6 +32,10 @@ def format_value_zh(feature: str, value: float | None) -> str:
         return f"无数据（{spec.missing_means}）"
     if spec is not None and spec.unit == "0/1":
         return "是" if value >= 0.5 else "否"
+    if spec is not None and spec.unit == "ln(yuan)":
+        yuan = math.exp(value)
+        amount = f"{yuan / 1e8:.2f} 亿元" if yuan >= 1e8 else f"{yuan / 1e4:.1f} 万元"
+        return f"{value:.2f}，约 {amount}"
     return _number(feature, value)
 
 
@@ -43,6 +48,8 @@ def format_value_en(feature: str, value: float | None) -> str:
         return f"no data ({spec.missing_means})"
     if spec is not None and spec.unit == "0/1":
         return "yes" if value >= 0.5 else "no"
+    if spec is not None and spec.unit == "ln(yuan)":
+        return f"{value:.2f}, about {math.exp(value):,.0f} yuan"
     return _number(feature, value)
 
 
@@ -50,8 +57,8 @@ def _number(feature: str, value: float) -> str:
     spec = FEATURE_SPECS.get(feature)
     if spec is not None and spec.unit == "ratio":
         return f"{value:+.0%}"
-    if float(value).is_integer():
-        return str(int(value))
+    if float(value).is_integer() or (spec is not None and spec.unit in _WHOLE_UNITS):
+        return f"{value:.0f}"
     return f"{value:.2f}"
 
 

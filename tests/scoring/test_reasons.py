@@ -61,6 +61,13 @@ def test_ratios_read_as_percentages():
     assert text.startswith("sales change, last 6 vs prior 6 months: -25%")
 
 
+def test_log_amounts_read_in_yuan_and_months_as_whole_numbers():
+    sales = make_reason("sales_12m_log", -8.0, math.log(1_160_000))
+    assert sales.text_zh == "近12个月开票销售额(对数): 13.96，约 116.0 万元 (拉低 8 分)"
+    assert sales.text_en.startswith("invoiced sales over 12 months (log): 13.96, about 1,160,000 yuan")
+    assert make_reason("age_months", 4.0, 200.4).text_en == "time since founding: 200 (+4 points)"
+
+
 def test_top_reasons_each_way_skip_small_points():
     names = ["a", "b", "c", "d", "e", "f"]
     # −50 points per unit: points = [−25, 15, −0.5, −10, 0.05, 0]; the last column is the expected value
