@@ -7,7 +7,6 @@ USCCs) or with Arrow kernels (numbers), so a 700k-row monthly file validates in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,14 +14,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.ingest_cells import (
+    DATE_SHAPE,
+    PERIOD_SHAPE,
+    Cell,
+    RawColumns,
+    Verdicts,
+    describe,
+    lookup,
+    parse_numbers,
+    parse_per_unique,
+    regex_match,
+    to_bool,
+)
 from features.schemas import RULE_ORDER, ColumnKind, SeverityRule, SourceSpec
 from features.uscc import check_character, check_uscc
 
 QUARANTINE_COLUMNS = ("_line", "_field", "_rule", "_message")
-Describe = Callable[[np.ndarray], np.ndarray]
-_DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_PERIOD_SHAPE = r"^[0-9]{4}-[0-9]{2}$"
-_NUMBER_SHAPE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _FORMAT_RULE = {
     ColumnKind.DATE: "date.format",
     ColumnKind.PERIOD: "period.format",
@@ -52,103 +60,6 @@ class CheckedSource:
     uscc_warnings: int
 
 
-class _Verdicts:
-    """Per-row first failure: field, rule and message, filled in as the checks run."""
-
-    def __init__(self, n_rows: int) -> None:
-        self.failed = np.zeros(n_rows, dtype=bool)
-        self.field = np.full(n_rows, None, dtype=object)
-        self.rule = np.full(n_rows, None, dtype=object)
-        self.message = np.full(n_rows, None, dtype=object)
-
-    def reject(self, mask: np.ndarray, field: str, rule: str, message: str | Describe) -> None:
-        """Mark rows in ``mask`` not yet rejected; a ``Describe`` builds messages for just those positions."""
-        new = mask & ~self.failed
-        if not new.any():
-            return
-        positions = np.flatnonzero(new)
-        self.failed[positions] = True
-        self.field[positions] = field
-        self.rule[positions] = rule
-        self.message[positions] = message if isinstance(message, str) else message(positions)
-
-
-class _RawColumns:
-    """The raw string columns, each converted to Arrow and its empty-cell mask computed at most once."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-        self._arrow: dict[str, pa.Array] = {}
-        self._present: dict[str, np.ndarray] = {}
-
-    def arrow(self, name: str) -> pa.Array:
-        if name not in self._arrow:
-            self._arrow[name] = pa.array(self.frame[name].to_numpy(dtype=object), type=pa.string())
-        return self._arrow[name]
-
-    def present(self, name: str) -> np.ndarray:
-        """True where the cell is not empty (empty string = missing)."""
-        if name not in self._present:
-            self._present[name] = _to_bool(pc.not_equal(self.arrow(name), ""))
-        return self._present[name]
-
-
-def _to_bool(array: pa.Array) -> np.ndarray:
-    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-@dataclass(frozen=True)
-class _Cell:
-    """A raw cell spliced into a message, optionally in quotes."""
-
-    column: str
-    quoted: bool = False
-
-
-def _describe(frame: pd.DataFrame, *parts: str | _Cell) -> Describe:
-    """Messages made of literal text and raw cells, built only for the rejected row positions."""
-    def describe(rows: np.ndarray) -> np.ndarray:
-        out: np.ndarray = np.full(len(rows), "", dtype=object)
-        for part in parts:
-            if isinstance(part, _Cell):
-                cells = frame[part.column].to_numpy(dtype=object)[rows]
-                out = out + ("'" + cells + "'" if part.quoted else cells)
-            else:
-                out = out + part
-        return out
-    return describe
-
-
-def _lookup(frame: pd.DataFrame, column: str, messages: Mapping[str, str]) -> Describe:
-    """Messages looked up by the raw value of ``column`` (one per distinct code)."""
-    def describe(rows: np.ndarray) -> np.ndarray:
-        return frame[column].take(rows).map(messages).to_numpy(dtype=object)
-    return describe
-
-
-def _regex_match(array: pa.Array, pattern: str) -> np.ndarray:
-    """Full match of every string against ``pattern`` with Arrow's RE2 kernel."""
-    return _to_bool(pc.match_substring_regex(array, pattern))
-
-
-def _parse_per_unique(values: pd.Series, shape: str, fmt: str) -> pd.Series:
-    """Parse ISO dates (or months) once per distinct string; NaT where the shape or the calendar is wrong."""
-    codes, uniques = pd.factorize(values, sort=False)
-    candidates = pd.Series(uniques, dtype=object)
-    candidates = candidates.where(_regex_match(pa.array(uniques, type=pa.string()), shape))
-    parsed = pd.to_datetime(candidates, format=fmt, errors="coerce").astype("datetime64[ns]").to_numpy()
-    return pd.Series(parsed[codes], index=values.index, dtype="datetime64[ns]")
-
-
-def _parse_numbers(raw: _RawColumns, name: str) -> tuple[pd.Series, np.ndarray]:
-    """Decimal numbers as float64 (NaN where empty or malformed) and a mask of malformed non-empty cells."""
-    array = raw.arrow(name)
-    shaped = pc.match_substring_regex(array, _NUMBER_SHAPE)
-    numbers = pc.cast(pc.if_else(shaped, array, pa.scalar(None, pa.string())), pa.float64())
-    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
-    return pd.Series(values, index=raw.frame.index), raw.present(name) & ~_to_bool(shaped)
-
-
 def _uscc_verdict(code: str) -> UsccVerdict:
     """Check one distinct code: (rule, message) when it fails, and whether position 17 only warns."""
     check = check_uscc(code)
@@ -165,7 +76,7 @@ def _uscc_verdict(code: str) -> UsccVerdict:
     return UsccVerdict(rule, message, False)
 
 
-def _check_uscc_column(raw: _RawColumns, name: str, verdicts: _Verdicts,
+def _check_uscc_column(raw: RawColumns, name: str, verdicts: Verdicts,
                        book: dict[str, UsccVerdict]) -> set[str]:
     """The uscc.* format rules, each distinct code checked once per run; returns the codes that only warn."""
     values = raw.frame[name]
@@ -184,11 +95,11 @@ def _check_uscc_column(raw: _RawColumns, name: str, verdicts: _Verdicts,
         messages = {code: v.message or str(v.rule) for code, v in failing.items()}
         for rule in RULE_ORDER:
             if rule.startswith("uscc.") and rule != "uscc.unregistered":
-                verdicts.reject(rule_of == rule, name, rule, _lookup(raw.frame, name, messages))
+                verdicts.reject(rule_of == rule, name, rule, lookup(raw.frame, name, messages))
     return warned
 
 
-def _check_formats(raw: _RawColumns, spec: SourceSpec, verdicts: _Verdicts,
+def _check_formats(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts,
                    typed: dict[str, pd.Series]) -> None:
     """date.format, period.format, number.format and code.unknown, in that rule order; fills ``typed``."""
     frame = raw.frame
@@ -197,27 +108,27 @@ def _check_formats(raw: _RawColumns, spec: SourceSpec, verdicts: _Verdicts,
         name = column.name
         if column.kind in (ColumnKind.DATE, ColumnKind.PERIOD):
             is_date = column.kind is ColumnKind.DATE
-            typed[name] = _parse_per_unique(frame[name], *((_DATE_SHAPE, "%Y-%m-%d") if is_date
-                                                          else (_PERIOD_SHAPE, "%Y-%m")))
+            typed[name] = parse_per_unique(frame[name], *((DATE_SHAPE, "%Y-%m-%d") if is_date
+                                                          else (PERIOD_SHAPE, "%Y-%m")))
             bad = raw.present(name) & typed[name].isna().to_numpy()
             failures[_FORMAT_RULE[column.kind]].append(
                 (name, bad, "is not a calendar date in YYYY-MM-DD form" if is_date
                  else "is not a month in YYYY-MM form"))
         elif column.kind in (ColumnKind.NUMBER, ColumnKind.AMOUNT):
-            typed[name], bad = _parse_numbers(raw, name)
+            typed[name], bad = parse_numbers(raw, name)
             failures["number.format"].append(
                 (name, bad, "is not a decimal number (decimal point, no thousands separator)"))
         elif column.kind is ColumnKind.CODE:
             if column.allowed:
-                known = _to_bool(pc.is_in(raw.arrow(name), value_set=pa.array(column.allowed, pa.string())))
+                known = to_bool(pc.is_in(raw.arrow(name), value_set=pa.array(column.allowed, pa.string())))
                 expected = "is not one of " + ", ".join(column.allowed)
             else:
-                known = _regex_match(raw.arrow(name), f"^(?:{column.pattern})$")
+                known = regex_match(raw.arrow(name), f"^(?:{column.pattern})$")
                 expected = f"does not match the code pattern {column.pattern} ({column.description})"
             failures["code.unknown"].append((name, raw.present(name) & ~known, expected))
     for rule, checks in failures.items():
         for name, bad, explanation in checks:
-            verdicts.reject(bad, name, rule, _describe(frame, f"{name}: ", _Cell(name, quoted=True),
+            verdicts.reject(bad, name, rule, describe(frame, f"{name}: ", Cell(name, quoted=True),
                                                        f" {explanation} ({rule})"))
 
 
@@ -230,7 +141,7 @@ def _key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
     return combined
 
 
-def _check_keys(frame: pd.DataFrame, spec: SourceSpec, verdicts: _Verdicts, lines: np.ndarray) -> None:
+def _check_keys(frame: pd.DataFrame, spec: SourceSpec, verdicts: Verdicts, lines: np.ndarray) -> None:
     """duplicate.key: among rows that passed every other rule, the first with a key is kept."""
     key = list(spec.key)
     candidates = np.flatnonzero(~verdicts.failed)
@@ -257,9 +168,9 @@ def check_source(frame: pd.DataFrame, spec: SourceSpec, extracted_on: pd.Timesta
 
     ``uscc_book`` remembers the verdict on each distinct code, so a run checks a code once across sources.
     """
-    raw = _RawColumns(frame)
+    raw = RawColumns(frame)
     book = {} if uscc_book is None else uscc_book
-    verdicts = _Verdicts(len(frame))
+    verdicts = Verdicts(len(frame))
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
     typed: dict[str, pd.Series] = {}
 
@@ -276,30 +187,30 @@ def check_source(frame: pd.DataFrame, spec: SourceSpec, extracted_on: pd.Timesta
         for name in uscc_columns:
             values = frame[name]
             unknown = raw.present(name) & ~values.isin(registry).to_numpy()
-            verdicts.reject(unknown, name, "uscc.unregistered", _describe(
-                frame, f"{name}: ", _Cell(name), " is not in the accepted registration file (uscc.unregistered)"))
+            verdicts.reject(unknown, name, "uscc.unregistered", describe(
+                frame, f"{name}: ", Cell(name), " is not in the accepted registration file (uscc.unregistered)"))
 
     _check_formats(raw, spec, verdicts, typed)
 
     for column in spec.columns:
         if column.kind is ColumnKind.AMOUNT:
             negative = (typed[column.name] < 0).to_numpy()
-            verdicts.reject(negative, column.name, "amount.negative", _describe(
-                frame, f"{column.name}: ", _Cell(column.name),
+            verdicts.reject(negative, column.name, "amount.negative", describe(
+                frame, f"{column.name}: ", Cell(column.name),
                 " is negative; it must be zero or more (amount.negative)"))
 
     cutoff = extracted_on.strftime("%Y-%m-%d")
     for column in spec.columns:
         if column.kind in (ColumnKind.DATE, ColumnKind.PERIOD):
             future = (typed[column.name] > extracted_on).to_numpy()
-            verdicts.reject(future, column.name, "date.future", _describe(
-                frame, f"{column.name}: ", _Cell(column.name),
+            verdicts.reject(future, column.name, "date.future", describe(
+                frame, f"{column.name}: ", Cell(column.name),
                 f" is after the extraction date {cutoff} (date.future)"))
 
     for order in spec.date_orders:
         backwards = (typed[order.later] < typed[order.earlier]).to_numpy()
-        verdicts.reject(backwards, order.later, "date.order", _describe(
-            frame, f"{order.later}: ", _Cell(order.later), f" is before {order.earlier} ", _Cell(order.earlier),
+        verdicts.reject(backwards, order.later, "date.order", describe(
+            frame, f"{order.later}: ", Cell(order.later), f" is before {order.earlier} ", Cell(order.earlier),
             " (date.order)"))
 
     if spec.severity is not None:
@@ -309,7 +220,7 @@ def check_source(frame: pd.DataFrame, spec: SourceSpec, extracted_on: pd.Timesta
     return _assemble(raw, spec, verdicts, typed, lines, warned)
 
 
-def _check_severity(raw: _RawColumns, rule: SeverityRule, verdicts: _Verdicts) -> None:
+def _check_severity(raw: RawColumns, rule: SeverityRule, verdicts: Verdicts) -> None:
     """severity.required for the graded kinds (处罚), severity.not_applicable for every other kind."""
     frame = raw.frame
     graded = frame[rule.kind_column].isin(rule.applies_to).to_numpy()
@@ -318,13 +229,13 @@ def _check_severity(raw: _RawColumns, rule: SeverityRule, verdicts: _Verdicts) -
     verdicts.reject(graded & ~has_severity, rule.severity_column, "severity.required",
                     f"{rule.severity_column}: required when {rule.kind_column} is {applies}, "
                     "but the cell is empty (severity.required)")
-    verdicts.reject(~graded & has_severity, rule.severity_column, "severity.not_applicable", _describe(
-        frame, f"{rule.severity_column}: ", _Cell(rule.severity_column, quoted=True),
-        f" given for {rule.kind_column} ", _Cell(rule.kind_column),
+    verdicts.reject(~graded & has_severity, rule.severity_column, "severity.not_applicable", describe(
+        frame, f"{rule.severity_column}: ", Cell(rule.severity_column, quoted=True),
+        f" given for {rule.kind_column} ", Cell(rule.kind_column),
         f"; only {applies} is graded (severity.not_applicable)"))
 
 
-def _assemble(raw: _RawColumns, spec: SourceSpec, verdicts: _Verdicts, typed: dict[str, pd.Series],
+def _assemble(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed: dict[str, pd.Series],
               lines: np.ndarray, warned: set[str]) -> CheckedSource:
     """Split rows into the typed accepted table and the raw quarantine, and count rules and fields."""
     frame = raw.frame
