@@ -2,7 +2,7 @@
 
 Rules run in ``schemas.RULE_ORDER``; within a rule, columns in contract order. A row already rejected is not
 checked again, so the quarantine names the first rule that fails. Values are parsed per unique string (dates,
-USCCs) or with Arrow kernels (numbers), so a 700k-row monthly file validates in about a second.
+USCCs) or with Arrow kernels (numbers): a 700k-row monthly file validates in a second or two.
 """
 
 from __future__ import annotations
