@@ -33,7 +33,8 @@ def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> No
     seen: list[StageResult] = []
     outcome = DemoPipeline(settings, report=seen.append).run()
 
-    assert [s.name for s in seen] == ["generate region", "ingest", "profiles", "train and register", "service database"]
+    assert [s.name for s in seen] == ["generate region", "ingest", "profiles", "train and register",
+                                      "service database"]
     assert not any(s.reused for s in seen)
     assert outcome.model_version == "1"
     assert outcome.metrics["auc_oot"] > 0.6
