@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from features.catalogue import FEATURE_SPECS
-from models.metrics import discrimination
+from models.metrics import discrimination, psi
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +233,8 @@ def train_pd_model(
     for key in samples:
         metrics[key] = discrimination(y[key], margins[key])
         metrics[key]["mean_pd"] = float(calibrator.predict_proba(margins[key]).mean())
+        if key != "train":  # stability of the margin distribution against training (< 0.1 stable)
+            metrics[key]["psi"] = psi(margins["train"], margins[key])
     logger.info(
         "trained PD model: %d trees, AUC validation %.3f, OOT %.3f",
         best, metrics["validation"]["auc"], metrics["oot"]["auc"],

@@ -73,6 +73,7 @@ def test_trained_model_ranks_out_of_time(trained: TrainedModel):
     assert trained.feature_names == FEATURE_NAMES
     assert trained.params["num_leaves"] == 15 and trained.params["deterministic"] is True
     assert trained.oot_start > trained.train_end
+    assert 0 <= trained.metrics["oot"]["psi"] < 0.1  # the synthetic population does not drift
 
 
 def test_calibration_matches_the_validation_default_rate(trained: TrainedModel):
