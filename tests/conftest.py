@@ -21,6 +21,10 @@ def _pg_dsn() -> str:
     return os.environ.get(PG_DSN_ENV, PG_DSN_DEFAULT)
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def _pg_unreachable() -> str | None:
     """None when the PostgreSQL server answers, else why not (checked once per session)."""
     if not _pg["checked"]:
@@ -43,8 +47,8 @@ def postgres_url() -> Iterator[str]:
     shown = make_url(_pg_dsn()).render_as_string(hide_password=True)
     if error is not None:
         message = f"PostgreSQL not reachable at {shown} ({error}); PostgreSQL half skipped"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
+        if _in_ci():
+            pytest.fail(message.replace("half skipped", "half required because CI=true"))
         pytest.skip(message)
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_pg_dsn())
@@ -75,7 +79,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not _pg["checked"]:
         line = "PostgreSQL half: not requested by the selected tests"
     elif _pg["error"] is not None:
-        line = f"PostgreSQL half: SKIPPED, server not reachable at {shown} ({_pg['error']})"
+        verdict = "FAILED (CI=true)" if _in_ci() else "SKIPPED"
+        line = f"PostgreSQL half: {verdict}, server not reachable at {shown} ({_pg['error']})"
     else:
         line = f"PostgreSQL half: ran ({_pg['ran']} tests against {shown}, set {PG_DSN_ENV} to change)"
     terminalreporter.write_line(line, yellow=_pg["error"] is not None, green=_pg["error"] is None)
