@@ -11,6 +11,9 @@ Layout of ``out_dir``::
     quarantine/<source>.parquet  raw strings of every contract column + _line, _field, _rule, _message
     reports/<source>.json        {source, read, accepted, quarantined, by_rule, by_field, uscc_warnings}
     reports/summary.json         region, extracted_on, totals and every source's report
+
+``_line`` is the 1-based line of the row in its file (header = line 1, blank lines counted); ``out_dir`` belongs
+to ingest and is replaced as a whole.
 """
 
 from __future__ import annotations
