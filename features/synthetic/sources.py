@@ -189,6 +189,7 @@ def admin_records(rng: np.random.Generator, pop: Population) -> pd.DataFrame:
             )
             fixed = (severity != "严重") & (rng.random(len(i)) < 0.4)
             repaired_on = published + _days(rng, 95, 400, len(i))
+            fixed &= repaired_on <= pop.timeline.extracted_on.to_datetime64()  # a repair not yet made is unknown
             repaired = np.where(fixed, repaired_on.astype(str), "").astype(object)
         frames.append(
             pd.DataFrame(
