@@ -22,6 +22,7 @@ from api.db.models import Account, ApiKey, utcnow
 from config.settings import Settings
 
 KEY_PREFIX = "xk"
+CACHE_MAX_KEYS = 10_000
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 defaults
 
 
@@ -118,6 +119,10 @@ class KeyVerifier:
         with self._lock:
             now = time.monotonic()
             self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
+            if len(self._cache) >= CACHE_MAX_KEYS:  # keep it small: drop the entries closest to expiry
+                excess = len(self._cache) - CACHE_MAX_KEYS + 1 + CACHE_MAX_KEYS // 10
+                for stale in sorted(self._cache, key=lambda k: self._cache[k][1])[:excess]:
+                    del self._cache[stale]
             self._cache[key_id] = (digest, now + self.settings.key_cache_seconds)
 
     def forget(self, key_id: str) -> None:

@@ -29,7 +29,7 @@ def receipt(grant: Authorisation, bank: Bank) -> AuthorisationOut:
         uscc=grant.uscc,
         bank_code=bank.code,
         bank_name=bank.name,
-        purpose=grant.purpose,  # type: ignore[arg-type]  # constrained by a CHECK in the table
+        purpose=grant.purpose,
         scopes=list(grant.scopes),
         granted_at=grant.granted_at,
         expires_at=grant.expires_at,

@@ -158,3 +158,17 @@ def test_disabled_bank_account_is_401(client: TestClient, db: Session, settings:
     key = add_key(db, account, settings)
 
     _problem(client.get("/v1/enterprise/authorisations", headers=bearer(key)))
+
+
+def test_cache_stays_small(db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import security
+
+    monkeypatch.setattr(security, "CACHE_MAX_KEYS", 3)
+    keys = [add_key(db, add_account(db, "regulator"), settings) for _ in range(5)]
+    verifier = KeyVerifier(settings)
+
+    for key in keys:
+        verifier.verify(db, key)
+
+    assert len(verifier._cache) <= 3
+    assert verifier.verify(db, keys[-1]) is not None
