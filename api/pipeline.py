@@ -20,9 +20,10 @@ from api.db import make_engine, migrate
 from api.repository import DemoAccounts, create_demo_accounts, replace_profiles, upsert_enterprises
 from config.settings import Settings
 from features.catalogue import FEATURE_NAMES
+from features.engines import engine_for
 from features.ingest import ingest_region, load_accepted
 from features.outcomes import LABEL, label_applications, load_defaults
-from features.profiles import SourceTables, build_profiles, profile_as_of
+from features.profiles import SourceTables, profile_as_of
 from features.synthetic import RegionFiles, generate_region
 from models.artifact import PdModelArtifact, ScorecardScale
 from models.registry import load_model_by_alias, log_and_register
@@ -146,8 +147,9 @@ class DemoPipeline:
             extracted_on = pd.Timestamp(generated["extracted_on"])
             observed_until = (extracted_on - pd.DateOffset(months=REPORTING_LAG_MONTHS)) + pd.offsets.MonthEnd(0)
             dates = application_dates(tables.tax_monthly["period"].min(), observed_until)
+            engine = engine_for(self.settings.dask_scheduler, self.settings.profile_partitions)
             applications = label_applications(
-                build_profiles(tables, dates),
+                engine.build(tables, dates),
                 load_defaults(self.region.outcomes_path),
                 observed_until=observed_until,
             )

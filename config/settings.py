@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     seed: int = Field(20260401, description="Seed of the synthetic region and of model training.")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    dask_scheduler: str | None = Field(
+        None, description="Dask scheduler address (tcp://host:8786) for building profiles; unset: this machine."
+    )
+    profile_partitions: int = Field(8, ge=1, description="Partitions (by USCC hash) profiles are built in.")
     lightgbm_threads: int = Field(1, ge=1, description="LightGBM threads when scoring inside the service.")
     key_cache_seconds: int = Field(
         60, ge=0, description="How long a verified API key is remembered in memory (0 disables the cache)."
