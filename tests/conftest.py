@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+pytest_plugins = ["tests.utils.model_fixtures"]
+
 PG_DSN_ENV = "XINYI_TEST_POSTGRES_DSN"
 PG_DSN_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -1,4 +1,4 @@
-"""Shared fixtures for scoring tests: one small trained model per session."""
+"""Fixtures for model and scoring tests: one small trained model and its artifact per session."""
 
 from __future__ import annotations
 
