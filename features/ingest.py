@@ -138,22 +138,22 @@ def ingest_region(raw_dir: Path, out_dir: Path) -> IngestSummary:
     return summary
 
 
+def _load_output(out_dir: Path, folder: str, source: str) -> pd.DataFrame:
+    spec = _spec(source)
+    path = Path(out_dir) / folder / f"{spec.name}.parquet"
+    if not path.is_file():
+        raise IngestError(f"{path}: no {folder} table for {spec.name}; run ingest_region first")
+    return pq.read_table(path).to_pandas()
+
+
 def load_accepted(out_dir: Path, source: str) -> pd.DataFrame:
     """Read one source's accepted, typed table back from an ingest output directory."""
-    spec = _spec(source)
-    path = Path(out_dir) / "accepted" / f"{spec.name}.parquet"
-    if not path.is_file():
-        raise IngestError(f"{path}: no accepted table for {spec.name}; run ingest_region first")
-    return pq.read_table(path).to_pandas()
+    return _load_output(out_dir, "accepted", source)
 
 
 def load_quarantine(out_dir: Path, source: str) -> pd.DataFrame:
     """Read one source's quarantine (raw strings plus _line, _field, _rule, _message) back."""
-    spec = _spec(source)
-    path = Path(out_dir) / "quarantine" / f"{spec.name}.parquet"
-    if not path.is_file():
-        raise IngestError(f"{path}: no quarantine for {spec.name}; run ingest_region first")
-    return pq.read_table(path).to_pandas()
+    return _load_output(out_dir, "quarantine", source)
 
 
 def read_manifest(raw_dir: Path) -> tuple[str, date]:
