@@ -1,19 +1,20 @@
-"""Ingest a region's raw files (docs/raw-files.md): typed accepted tables, a quarantine and data-quality reports.
+"""Ingest a region's feeds (docs/data-sources.md): typed, versioned accepted tables, a quarantine and reports.
 
-Registration is ingested first; its accepted codes are the registry for ``uscc.unregistered`` in the other
-sources. Every row is either accepted (typed) or quarantined with the first rule it fails, in the order of
-``schemas.RULE_ORDER``. Output is built in a sibling staging directory and swapped into place only when every
-source succeeded, so a failed run leaves the previous good output untouched.
+Registration is ingested first; its accepted codes are the registry for ``uscc.unregistered`` elsewhere.
+Each feed is streamed in chunks (``features.feeds``); every row is accepted typed or quarantined with the first
+rule it fails (``schemas.RULE_ORDER``); keys are then resolved across the whole source
+(``features.ingest_versions``): duplicates dropped and counted, conflicts quarantined, corrections kept as
+versions. Output is built in a sibling staging directory and swapped into place only when every source
+succeeded, so a failed run leaves the previous good output untouched.
 
 Layout of ``out_dir``::
 
-    accepted/<source>.parquet    typed rows: dates and periods datetime64[ns], numbers float64, text str
-    quarantine/<source>.parquet  raw strings of every contract column + _line, _field, _rule, _message
-    reports/<source>.json        {source, read, accepted, quarantined, by_rule, by_field, uscc_warnings}
+    accepted/<source>.parquet    typed rows, every version, + _superseded_on (NaT = current), _file, _line
+    quarantine/<source>.parquet  raw strings of every canonical column + _file, _line, _field, _rule, _message
+    reports/<source>.json        read = accepted + quarantined + duplicates, by rule, by field, per file
     reports/summary.json         region, extracted_on, totals and every source's report
 
-``_line`` is the 1-based line of the row in its file (header = line 1, blank lines counted); ``out_dir`` belongs
-to ingest and is replaced as a whole.
+``_line`` is the physical line in a CSV (header = line 1) or JSON Lines file, the row number in Parquet.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,31 +33,59 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from features.ingest_checks import QUARANTINE_COLUMNS, CheckedSource, UsccVerdict, check_source
-from features.schemas import REGISTRATION, SOURCES, SOURCES_BY_NAME, ColumnKind, SourceSpec
+from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, read_chunks, read_manifest
+from features.ingest_checks import check_chunk, quarantine_schema
+from features.ingest_versions import SourceParts, conflict_quarantine, resolve, write_accepted
+from features.schemas import REGISTRATION, RULE_ORDER, SOURCES, SOURCES_BY_NAME, SourceSpec
+from features.uscc import check_uscc_many
+
+__all__ = [
+    "FileReport",
+    "IngestError",
+    "IngestSummary",
+    "SourceReport",
+    "current",
+    "ingest_region",
+    "load_accepted",
+    "load_quarantine",
+    "read_manifest",
+]
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
 
+@dataclass
+class FileReport:
+    """What one feed file contributed: rows read, accepted, quarantined and dropped as duplicates."""
 
-class IngestError(Exception):
-    """A raw extract cannot be ingested at all: a missing file or column, an unreadable CSV or manifest."""
+    feed: Feed
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.feed.describe(), "read": self.read, "accepted": self.accepted,
+                "quarantined": self.quarantined, "duplicates": self.duplicates}
 
 
 @dataclass(frozen=True)
 class SourceReport:
-    """Data quality of one source file: rows read, accepted and quarantined, by rule and by field."""
+    """Data quality of one source: rows read, accepted, quarantined, duplicates and corrections, by rule."""
 
     source: str
     read: int
     accepted: int
     quarantined: int
+    duplicates: int = 0
+    corrections: int = 0
     by_rule: Mapping[str, int] = field(default_factory=dict)
     by_field: Mapping[str, int] = field(default_factory=dict)
     uscc_warnings: int = 0
+    files: tuple[FileReport, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written to ``reports/<source>.json``."""
@@ -64,9 +94,12 @@ class SourceReport:
             "read": self.read,
             "accepted": self.accepted,
             "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "corrections": self.corrections,
             "by_rule": dict(self.by_rule),
             "by_field": dict(self.by_field),
             "uscc_warnings": self.uscc_warnings,
+            "files": [f.to_dict() for f in self.files],
         }
 
 
@@ -95,6 +128,10 @@ class IngestSummary:
     def total_quarantined(self) -> int:
         return sum(report.quarantined for report in self.reports)
 
+    @property
+    def total_duplicates(self) -> int:
+        return sum(report.duplicates for report in self.reports)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written to ``reports/summary.json``."""
         return {
@@ -103,39 +140,111 @@ class IngestSummary:
             "total_read": self.total_read,
             "total_accepted": self.total_accepted,
             "total_quarantined": self.total_quarantined,
+            "total_duplicates": self.total_duplicates,
             "sources": {report.source: report.to_dict() for report in self.reports},
         }
 
 
-def ingest_region(raw_dir: Path, out_dir: Path) -> IngestSummary:
-    """Validate and type every raw file in ``raw_dir``; replace ``out_dir`` as a whole only on success."""
+def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> IngestSummary:
+    """Validate, type and version every feed in ``raw_dir``; replace ``out_dir`` as a whole only on success."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    region, extracted_on = read_manifest(raw_dir)
+    manifest = read_manifest(raw_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
     try:
-        for sub in ("accepted", "quarantine", "reports"):
+        for sub in ("accepted", "quarantine", "reports", "parts"):
             (staging / sub).mkdir()
         reports: list[SourceReport] = []
-        registry: set[str] | None = None
-        uscc_book: dict[str, UsccVerdict] = {}
+        registry: pa.Array | None = None
+        warned: pa.Array | None = None
         for spec in SOURCES:
-            frame = read_raw(raw_dir, spec)
-            checked = check_source(frame, spec, pd.Timestamp(extracted_on), registry, uscc_book)
-            report = _report(spec, len(frame), checked)
-            _write_source(staging, spec, checked, report)
+            report = _ingest_source(raw_dir, staging, manifest, spec, chunk_rows, registry, warned)
             reports.append(report)
             if spec is REGISTRATION:
-                registry = set(checked.accepted["uscc"])
-            logger.info("ingested %s: %d read, %d accepted, %d quarantined",
-                        spec.name, report.read, report.accepted, report.quarantined)
-        summary = IngestSummary(region, extracted_on, tuple(reports))
+                codes = pq.read_table(staging / "accepted" / "registration.parquet", columns=["uscc"])
+                registry = pc.unique(codes.column("uscc").combine_chunks())
+                registry_warned = check_uscc_many(registry)[1]
+                warned = registry.filter(pa.array(registry_warned))
+            logger.info("ingested %s: %d read, %d accepted, %d quarantined, %d duplicates",
+                        spec.name, report.read, report.accepted, report.quarantined, report.duplicates)
+        shutil.rmtree(staging / "parts")
+        summary = IngestSummary(manifest.region, manifest.extracted_on, tuple(reports))
         _write_json(staging / "reports" / "summary.json", summary.to_dict())
         _swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return summary
+
+
+def _ingest_source(raw_dir: Path, staging: Path, manifest: Manifest, spec: SourceSpec, chunk_rows: int,
+                   registry: pa.Array | None, warned: pa.Array | None) -> SourceReport:
+    """Check every feed of one source chunk by chunk, resolve its keys, write accepted, quarantine, report."""
+    extracted_on = pd.Timestamp(manifest.extracted_on)
+    parts = SourceParts(spec, staging / "parts" / spec.name)
+    files = {feed.path: FileReport(feed) for feed in manifest.feeds_of(spec.name)}
+    rules: Counter[str] = Counter()
+    fields: Counter[str] = Counter()
+    warnings = 0
+    with pq.ParquetWriter(staging / "quarantine" / f"{spec.name}.parquet", quarantine_schema(spec)) as quarantine:
+        for feed in manifest.feeds_of(spec.name):
+            for chunk in read_chunks(raw_dir, feed, chunk_rows):
+                checked = check_chunk(chunk, spec, extracted_on, registry, warned)
+                report = files[feed.path]
+                report.read += len(chunk) + len(chunk.malformed)
+                report.quarantined += checked.quarantine.num_rows
+                _count(checked.quarantine, rules, fields)
+                quarantine.write_table(checked.quarantine)
+                warnings += checked.uscc_warnings
+                if checked.accepted.num_rows:
+                    parts.add(checked.accepted, registry)
+        resolution = resolve(parts)
+        if len(resolution.conflicts):
+            conflicts = conflict_quarantine(spec, resolution.conflicts)
+            quarantine.write_table(conflicts)
+            _count(conflicts, rules, fields)
+    accepted = write_accepted(parts, resolution, staging / "accepted" / f"{spec.name}.parquet")
+    for path, report in files.items():
+        report.duplicates = resolution.duplicates_by_file.get(path, 0)
+        report.quarantined += resolution.conflicts_by_file.get(path, 0)
+        report.accepted = report.read - report.quarantined - report.duplicates
+    source_report = SourceReport(
+        source=spec.name,
+        read=sum(f.read for f in files.values()),
+        accepted=accepted,
+        quarantined=sum(f.quarantined for f in files.values()),
+        duplicates=len(resolution.duplicates),
+        corrections=len(resolution.superseded_on),
+        by_rule={rule: rules[rule] for rule in RULE_ORDER if rules[rule]},
+        by_field=dict(sorted(fields.items())),
+        uscc_warnings=warnings,
+        files=tuple(files.values()),
+    )
+    _reconcile(source_report)
+    _write_json(staging / "reports" / f"{spec.name}.json", source_report.to_dict())
+    return source_report
+
+
+def _count(quarantine: pa.Table, rules: Counter[str], fields: Counter[str]) -> None:
+    rules.update(quarantine.column("_rule").to_pylist())
+    fields.update(quarantine.column("_field").to_pylist())
+
+
+def _reconcile(report: SourceReport) -> None:
+    """Refuse to go on if the counts do not add up: read = accepted + quarantined + duplicates."""
+    if (report.read != report.accepted + report.quarantined + report.duplicates
+            or sum(report.by_rule.values()) != report.quarantined):
+        raise IngestError(f"{report.source}: counts do not reconcile: read {report.read} != accepted "
+                          f"{report.accepted} + quarantined {report.quarantined} + duplicates {report.duplicates}")
+
+
+def current(frame: pd.DataFrame) -> pd.DataFrame:
+    """The current version of every record (corrections applied), without the bookkeeping columns."""
+    if "_superseded_on" not in frame.columns:
+        return frame
+    latest = frame[frame["_superseded_on"].isna()]
+    return latest.drop(columns=[c for c in ("_superseded_on", "_file", "_line") if c in latest.columns]).reset_index(
+        drop=True)
 
 
 def _load_output(out_dir: Path, folder: str, source: str) -> pd.DataFrame:
@@ -147,46 +256,13 @@ def _load_output(out_dir: Path, folder: str, source: str) -> pd.DataFrame:
 
 
 def load_accepted(out_dir: Path, source: str) -> pd.DataFrame:
-    """Read one source's accepted, typed table back from an ingest output directory."""
+    """One source's accepted table, every version, with _superseded_on (NaT for the current one)."""
     return _load_output(out_dir, "accepted", source)
 
 
 def load_quarantine(out_dir: Path, source: str) -> pd.DataFrame:
-    """Read one source's quarantine (raw strings plus _line, _field, _rule, _message) back."""
+    """One source's quarantine (raw strings plus _file, _line, _field, _rule, _message)."""
     return _load_output(out_dir, "quarantine", source)
-
-
-def read_manifest(raw_dir: Path) -> tuple[str, date]:
-    """The region name and extraction date from ``manifest.json``."""
-    path = Path(raw_dir) / MANIFEST
-    if not path.is_file():
-        raise IngestError(f"{path}: required file is missing")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        extracted_on = date.fromisoformat(manifest["extracted_on"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise IngestError(f"{path}: extracted_on must be a YYYY-MM-DD date ({exc!r})") from exc
-    return str(manifest.get("region", Path(raw_dir).parent.name)), extracted_on
-
-
-def read_raw(raw_dir: Path, spec: SourceSpec) -> pd.DataFrame:
-    """One raw CSV as strings (empty string = missing), with exactly the contract columns, in contract order."""
-    path = Path(raw_dir) / spec.filename
-    if not path.is_file():
-        raise IngestError(f"{path}: required file for source {spec.name} is missing")
-    try:
-        # na_filter=False: nothing is read as NaN, the trailing cells of a short row included ("").
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-                            skip_blank_lines=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise IngestError(f"{path}: not a readable UTF-8 CSV with a header row ({exc})") from exc
-    missing = [name for name in spec.column_names if name not in frame.columns]
-    if missing:
-        raise IngestError(f"{path}: missing column(s) {', '.join(missing)} required by source {spec.name}")
-    extra = [str(name) for name in frame.columns if name not in spec.column_names]
-    if extra:
-        logger.warning("%s: ignoring column(s) not in the contract: %s", path, ", ".join(extra))
-    return frame[list(spec.column_names)].reset_index(drop=True)
 
 
 def _spec(source: str) -> SourceSpec:
@@ -194,45 +270,6 @@ def _spec(source: str) -> SourceSpec:
         return SOURCES_BY_NAME[source]
     except KeyError:
         raise IngestError(f"unknown source {source!r}; expected one of {', '.join(SOURCES_BY_NAME)}") from None
-
-
-def _report(spec: SourceSpec, read: int, checked: CheckedSource) -> SourceReport:
-    """Count the outcome and refuse to go on if the counts do not reconcile."""
-    report = SourceReport(spec.name, read, len(checked.accepted), len(checked.quarantine),
-                          checked.by_rule, checked.by_field, checked.uscc_warnings)
-    if report.read != report.accepted + report.quarantined or sum(report.by_rule.values()) != report.quarantined:
-        raise IngestError(f"{spec.name}: counts do not reconcile: read {report.read} != accepted "
-                          f"{report.accepted} + quarantined {report.quarantined}")
-    return report
-
-
-def _arrow_type(kind: ColumnKind) -> pa.DataType:
-    if kind in (ColumnKind.DATE, ColumnKind.PERIOD):
-        return pa.timestamp("ns")
-    if kind in (ColumnKind.NUMBER, ColumnKind.AMOUNT):
-        return pa.float64()
-    return pa.string()
-
-
-def accepted_schema(spec: SourceSpec) -> pa.Schema:
-    """Arrow schema of an accepted table: the contract columns, typed."""
-    return pa.schema([pa.field(c.name, _arrow_type(c.kind)) for c in spec.columns])
-
-
-def quarantine_schema(spec: SourceSpec) -> pa.Schema:
-    """Arrow schema of a quarantine: every contract column as the raw string, then the verdict columns."""
-    fields = [pa.field(name, pa.string()) for name in spec.column_names]
-    fields.append(pa.field("_line", pa.int64()))
-    fields.extend(pa.field(name, pa.string()) for name in QUARANTINE_COLUMNS[1:])
-    return pa.schema(fields)
-
-
-def _write_source(staging: Path, spec: SourceSpec, checked: CheckedSource, report: SourceReport) -> None:
-    for sub, frame, schema in (("accepted", checked.accepted, accepted_schema(spec)),
-                               ("quarantine", checked.quarantine, quarantine_schema(spec))):
-        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-        pq.write_table(table, staging / sub / f"{spec.name}.parquet")
-    _write_json(staging / "reports" / f"{spec.name}.json", report.to_dict())
 
 
 def _write_json(path: Path, payload: Mapping[str, Any]) -> None:

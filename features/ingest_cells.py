@@ -1,27 +1,29 @@
-"""Raw cells as the checks see them: Arrow-backed string columns, parsers, and the per-row verdicts.
+"""Raw cells as the checks see them: Arrow columns (strings, or typed from Parquet), parsers, per-row verdicts.
 
-Empty string = missing (docs/raw-files.md). Parsing is vectorised: dates once per distinct string, numbers and
-code patterns with Arrow's RE2 and cast kernels, so a monthly file of 700k rows parses in well under a second.
+Empty string or null = missing (docs/data-sources.md). Everything is vectorised with Arrow kernels or numpy;
+dates are parsed once per distinct string (a monthly file has few), and messages are built only for the rows
+that are rejected, so a chunk of a million rows is checked in well under a second.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Describe = Callable[[np.ndarray], np.ndarray]
+Describe = Callable[[np.ndarray], list[str]]
 DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 PERIOD_SHAPE = r"^[0-9]{4}-[0-9]{2}$"
+YEAR_SHAPE = r"^[0-9]{4}$"
 NUMBER_SHAPE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+TIMESTAMP = pa.timestamp("ns")
 
 
 class Verdicts:
-    """Per-row first failure: field, rule and message, filled in as the checks run."""
+    """Per-row first failure: field, rule and message, filled in as the checks run in rule order."""
 
     def __init__(self, n_rows: int) -> None:
         self.failed = np.zeros(n_rows, dtype=bool)
@@ -38,60 +40,77 @@ class Verdicts:
         self.failed[positions] = True
         self.field[positions] = field
         self.rule[positions] = rule
-        self.message[positions] = message if isinstance(message, str) else message(positions)
+        if isinstance(message, str):
+            self.message[positions] = message
+        else:
+            self.message[positions] = np.array(message(positions), dtype=object)
 
 
-class RawColumns:
-    """The raw string columns, each converted to Arrow and its empty-cell mask computed at most once."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-        self._arrow: dict[str, pa.Array] = {}
-        self._present: dict[str, np.ndarray] = {}
-
-    def arrow(self, name: str) -> pa.Array:
-        if name not in self._arrow:
-            self._arrow[name] = pa.array(self.frame[name].to_numpy(dtype=object), type=pa.string())
-        return self._arrow[name]
-
-    def present(self, name: str) -> np.ndarray:
-        """True where the cell is not empty (empty string = missing)."""
-        if name not in self._present:
-            self._present[name] = to_bool(pc.not_equal(self.arrow(name), ""))
-        return self._present[name]
-
-
-def to_bool(array: pa.Array) -> np.ndarray:
+def to_bool(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An Arrow boolean array as numpy, null read as False."""
     return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """A raw cell spliced into a message, optionally in quotes."""
-
-    column: str
-    quoted: bool = False
+def is_text(array: pa.Array) -> bool:
+    return pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
 
 
-def describe(frame: pd.DataFrame, *parts: str | Cell) -> Describe:
-    """Messages made of literal text and raw cells, built only for the rejected row positions."""
-    def build(rows: np.ndarray) -> np.ndarray:
-        out: np.ndarray = np.full(len(rows), "", dtype=object)
+class RawColumns:
+    """A chunk's columns with each one's missing-cell mask and string form computed at most once."""
+
+    def __init__(self, columns: Mapping[str, pa.Array]) -> None:
+        self.columns = dict(columns)
+        self._present: dict[str, np.ndarray] = {}
+        self._text: dict[str, pa.Array] = {}
+        self.n_rows = len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def arrow(self, name: str) -> pa.Array:
+        return self.columns[name]
+
+    def text(self, name: str) -> pa.Array:
+        """The column as strings, missing cells as "" (typed Parquet cells in their ISO or decimal form)."""
+        if name not in self._text:
+            array = self.columns[name]
+            if not is_text(array):
+                if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+                    array = pc.strftime(pc.cast(array, TIMESTAMP), format="%Y-%m-%d")
+                else:
+                    array = pc.cast(array, pa.string())
+            self._text[name] = array.fill_null("")
+        return self._text[name]
+
+    def present(self, name: str) -> np.ndarray:
+        """True where the cell is not empty (empty string or null = missing)."""
+        if name not in self._present:
+            array = self.columns[name]
+            valid = pc.is_valid(array)
+            self._present[name] = to_bool(pc.and_(valid, pc.not_equal(array, "")) if is_text(array) else valid)
+        return self._present[name]
+
+    def cells(self, name: str, rows: np.ndarray) -> list[str]:
+        """The raw cells of ``name`` at ``rows`` as Python strings (for messages and the quarantine)."""
+        return [str(v) for v in self.text(name).take(pa.array(rows, pa.int64())).to_pylist()]
+
+
+def describe(raw: RawColumns, *parts: str | tuple[str, bool]) -> Describe:
+    """Messages made of literal text and raw cells ``(column, quoted)``, built only for rejected rows."""
+    def build(rows: np.ndarray) -> list[str]:
+        pieces: list[list[str]] = []
         for part in parts:
-            if isinstance(part, Cell):
-                cells = frame[part.column].to_numpy(dtype=object)[rows]
-                out = out + ("'" + cells + "'" if part.quoted else cells)
+            if isinstance(part, tuple):
+                column, quoted = part
+                cells = raw.cells(column, rows)
+                pieces.append([f"'{c}'" if quoted else c for c in cells])
             else:
-                out = out + part
-        return out
+                pieces.append([part] * len(rows))
+        return ["".join(row) for row in zip(*pieces, strict=True)]
     return build
 
 
-def lookup(frame: pd.DataFrame, column: str, messages: Mapping[str, str]) -> Describe:
+def lookup(raw: RawColumns, column: str, messages: Mapping[str, str]) -> Describe:
     """Messages looked up by the raw value of ``column`` (one per distinct code)."""
-    def build(rows: np.ndarray) -> np.ndarray:
-        return frame[column].take(rows).map(messages).to_numpy(dtype=object)
+    def build(rows: np.ndarray) -> list[str]:
+        return [messages[c] for c in raw.cells(column, rows)]
     return build
 
 
@@ -100,19 +119,43 @@ def regex_match(array: pa.Array, pattern: str) -> np.ndarray:
     return to_bool(pc.match_substring_regex(array, pattern))
 
 
-def parse_per_unique(values: pd.Series, shape: str, fmt: str) -> pd.Series:
-    """Parse ISO dates (or months) once per distinct string; NaT where the shape or the calendar is wrong."""
-    codes, uniques = pd.factorize(values, sort=False)
-    candidates = pd.Series(uniques, dtype=object)
-    candidates = candidates.where(regex_match(pa.array(uniques, type=pa.string()), shape))
-    parsed = pd.to_datetime(candidates, format=fmt, errors="coerce").astype("datetime64[ns]").to_numpy()
-    return pd.Series(parsed[codes], index=values.index, dtype="datetime64[ns]")
+_SHAPES = {"date": (DATE_SHAPE, "%Y-%m-%d", ""), "period": (PERIOD_SHAPE, "%Y-%m", ""),
+           "year": (YEAR_SHAPE, "%Y", "")}
 
 
-def parse_numbers(raw: RawColumns, name: str) -> tuple[pd.Series, np.ndarray]:
-    """Decimal numbers as float64 (NaN where empty or malformed) and a mask of malformed non-empty cells."""
+def parse_dates(raw: RawColumns, name: str, shape: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dates, months (first day) or years (1 January) as datetime64[ns]; NaT where missing or malformed.
+
+    Returns (values, malformed non-empty cells). Strings are parsed once per distinct value with pandas, which
+    also rejects impossible days such as 2019-02-30; Parquet date and timestamp cells are taken as they are.
+    """
     array = raw.arrow(name)
-    shaped = pc.match_substring_regex(array, NUMBER_SHAPE)
-    numbers = pc.cast(pc.if_else(shaped, array, pa.scalar(None, pa.string())), pa.float64())
+    present = raw.present(name)
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        values = pc.cast(array, TIMESTAMP).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+        if shape == "period":
+            values = values.astype("datetime64[M]").astype("datetime64[ns]")
+        elif shape == "year":
+            values = values.astype("datetime64[Y]").astype("datetime64[ns]")
+        return values, np.zeros(len(values), dtype=bool)
+    pattern, fmt, _ = _SHAPES[shape]
+    encoded = raw.text(name).dictionary_encode()
+    uniques = encoded.dictionary
+    candidates = pd.Series(uniques.to_pylist(), dtype=object).where(regex_match(uniques, pattern))
+    parsed = pd.to_datetime(candidates, format=fmt, errors="coerce").astype("datetime64[ns]").to_numpy()
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    values = parsed[indices]
+    return values, present & np.isnat(values)
+
+
+def parse_numbers(raw: RawColumns, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decimal numbers as float64 (NaN where missing or malformed) and a mask of malformed non-empty cells."""
+    array = raw.arrow(name)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
+        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
+        return values, np.zeros(len(values), dtype=bool)
+    text = raw.text(name)
+    shaped = pc.match_substring_regex(text, NUMBER_SHAPE)
+    numbers = pc.cast(pc.if_else(shaped, text, pa.scalar(None, pa.string())), pa.float64())
     values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
-    return pd.Series(values, index=raw.frame.index), raw.present(name) & ~to_bool(shaped)
+    return values, raw.present(name) & ~to_bool(shaped)

@@ -398,6 +398,7 @@ SOURCES_BY_NAME: dict[str, SourceSpec] = {spec.name: spec for spec in SOURCES}
 
 # The order in which a row's rules are checked; a rejected row carries the first that fails.
 RULE_ORDER: tuple[str, ...] = (
+    "row.format",
     "required",
     "uscc.length",
     "uscc.charset",

@@ -8,18 +8,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.ingest import IngestError, IngestSummary, ingest_region, load_accepted, load_quarantine
+from features.ingest import IngestError, IngestSummary, current, ingest_region, load_accepted, load_quarantine
 from features.schemas import SOURCES, SOURCES_BY_NAME
 from features.uscc import check_character, make_uscc
 from tests.utils.raw_files import (
     EXTRACTED_ON,
     Row,
+    DEFAULT_ROWS,
     admin_row,
+    commitment_row,
     filename,
+    housing_fund_row,
     judicial_row,
     list_entry_row,
     registration_row,
     social_insurance_row,
+    tax_grade_row,
     tax_row,
     uscc_for,
     utilities_row,
@@ -29,7 +33,8 @@ from tests.utils.raw_files import (
 
 REGISTERED = uscc_for(1)
 UNREGISTERED = uscc_for(2)
-QUARANTINE_EXTRA = ["_line", "_field", "_rule", "_message"]
+QUARANTINE_EXTRA = ["_file", "_line", "_field", "_rule", "_message"]
+ACCEPTED_EXTRA = ["_superseded_on", "_file", "_line"]
 
 
 def ingest(tmp_path: Path, rows: dict[str, list[Row]] | None = None, **kwargs: object) -> tuple[IngestSummary, Path]:
@@ -51,7 +56,9 @@ def test_valid_rows_are_accepted_and_typed(tmp_path: Path) -> None:
     assert summary.total_read == summary.total_accepted == len(SOURCES)
 
     registration = load_accepted(out, "registration")
-    assert list(registration.columns) == list(SOURCES_BY_NAME["registration"].column_names)
+    assert list(registration.columns) == [*SOURCES_BY_NAME["registration"].column_names, *ACCEPTED_EXTRA]
+    assert registration["_superseded_on"].isna().all() and registration.loc[0, "_line"] == 2
+    assert registration.loc[0, "_file"] == "registration.csv"
     assert registration.loc[0, "uscc"] == REGISTERED
     assert registration["founded_on"].dtype == "datetime64[ns]"
     assert registration.loc[0, "founded_on"] == pd.Timestamp("2015-03-02")
@@ -66,6 +73,9 @@ def test_valid_rows_are_accepted_and_typed(tmp_path: Path) -> None:
     assert tax.loc[0, "vat"] == 12000.5
     assert tax["filed_on"].dtype == "datetime64[ns]"
 
+    grade = load_accepted(out, "tax_credit_grade")
+    assert grade.loc[0, "year"] == pd.Timestamp("2023-01-01") and grade.loc[0, "grade"] == "B"
+
     admin = load_accepted(out, "admin_records")
     assert admin.loc[0, "kind"] == "处罚" and admin.loc[0, "severity"] == "一般"
     assert admin["repaired_on"].isna().all() and admin["repaired_on"].dtype == "datetime64[ns]"
@@ -73,7 +83,7 @@ def test_valid_rows_are_accepted_and_typed(tmp_path: Path) -> None:
 
 def test_missing_optional_values_are_null_not_empty_strings(tmp_path: Path) -> None:
     rows = {"list_entries": [list_entry_row(exited_on="", reason="")],
-            "admin_records": [admin_row(kind="许可", severity="", amount="")]}
+            "admin_records": [admin_row(kind="许可", severity="", amount="", status="")]}
     _, out = ingest(tmp_path, rows)
     entries = load_accepted(out, "list_entries")
     assert entries["exited_on"].isna().all() and entries.loc[0, "reason"] is None
@@ -113,21 +123,35 @@ RULE_CASES = [
     ("admin_records", admin_row(record_id="AR-2", repaired_on="2023-05-01"), "repaired_on", "date.order"),
     ("registration", registration_row(uscc_for(3), status="注销", status_on="2014-12-31"), "status_on",
      "date.order"),
-    ("admin_records", admin_row(record_id="AR-2", severity=""), "severity", "severity.required"),
-    ("admin_records", admin_row(record_id="AR-2", kind="许可", severity="轻微"), "severity",
-     "severity.not_applicable"),
-    ("tax_monthly", tax_row(vat="1"), "uscc,period", "duplicate.key"),
-    ("utilities_monthly", utilities_row(quantity="2"), "uscc,period,kind", "duplicate.key"),
-    ("admin_records", admin_row(kind="许可", severity=""), "record_id", "duplicate.key"),
+    ("tax_monthly", tax_row(period="2024-03", filed_on="2024-02-20"), "filed_on", "date.order"),
+    ("tax_credit_grade", tax_grade_row(year="23"), "year", "year.format"),
+    ("tax_credit_grade", tax_grade_row(year="2025"), "year", "date.future"),
+    ("tax_credit_grade", tax_grade_row(grade="E"), "grade", "code.unknown"),
+    ("registration", registration_row(uscc_for(3), industry="C44"), "industry", "code.unknown"),
+    ("registration", registration_row(uscc_for(3), region_code="990300"), "region_code", "code.unknown"),
+    ("housing_fund_monthly", housing_fund_row(arrears="-1"), "arrears", "amount.negative"),
+    ("admin_records", admin_row(record_id="AR-2", severity=""), "severity", "conditional.required"),
+    ("admin_records", admin_row(record_id="AR-2", status=""), "status", "conditional.required"),
+    ("admin_records", admin_row(record_id="AR-2", status="已修复"), "repaired_on", "conditional.required"),
+    ("registration", registration_row(uscc_for(3), status="吊销"), "status_on", "conditional.required"),
+    ("commitments", commitment_row("CM-2", resolved_on=""), "resolved_on", "conditional.required"),
+    ("admin_records", admin_row(record_id="AR-2", kind="许可", severity="轻微", status=""), "severity",
+     "conditional.not_applicable"),
+    ("admin_records", admin_row(record_id="AR-2", kind="许可", severity="", status=""), "amount",
+     "conditional.not_applicable"),
+    ("admin_records", admin_row(record_id="AR-2", repaired_on="2023-06-01"), "repaired_on",
+     "conditional.not_applicable"),
+    ("commitments", commitment_row("CM-2", fulfilment="pending"), "resolved_on", "conditional.not_applicable"),
+    ("tax_monthly", tax_row(vat="1"), "uscc,period", "duplicate.conflict"),
+    ("utilities_monthly", utilities_row(quantity="2"), "uscc,period,kind", "duplicate.conflict"),
+    ("admin_records", admin_row(amount="7000"), "record_id", "duplicate.conflict"),
 ]
 
 
 @pytest.mark.parametrize(("source", "bad_row", "field", "rule"), RULE_CASES,
                          ids=[f"{case[0]}-{case[3]}-{case[2]}" for case in RULE_CASES])
 def test_each_rule_quarantines_the_row(tmp_path: Path, source: str, bad_row: Row, field: str, rule: str) -> None:
-    good = {"registration": registration_row(), "tax_monthly": tax_row(),
-            "social_insurance_monthly": social_insurance_row(), "utilities_monthly": utilities_row(),
-            "admin_records": admin_row(), "judicial": judicial_row(), "list_entries": list_entry_row()}[source]
+    good = DEFAULT_ROWS[source]()
     summary, out = ingest(tmp_path, {source: [good, bad_row]})
 
     quarantine = load_quarantine(out, source)
@@ -181,18 +205,40 @@ def test_codes_quarantined_in_registration_are_unregistered_elsewhere(tmp_path: 
     assert summary.by_source["tax_monthly"].accepted == 1
 
 
-def test_duplicates_keep_the_first_accepted_row(tmp_path: Path) -> None:
+def test_exact_duplicates_are_dropped_and_counted_conflicts_quarantined(tmp_path: Path) -> None:
     rows = {"tax_monthly": [tax_row(vat="-5"),  # rejected: does not claim the key
                             tax_row(vat="100"),
-                            tax_row(vat="200"),
-                            tax_row(period="2024-02", vat="300")]}
-    _, out = ingest(tmp_path, rows)
+                            tax_row(vat="100"),  # an exact repeat: dropped, counted
+                            tax_row(vat="200"),  # same key, same filed_on, other values: a conflict
+                            tax_row(period="2024-02", vat="300", filed_on="2024-03-15")]}
+    summary, out = ingest(tmp_path, rows)
     accepted = load_accepted(out, "tax_monthly")
     assert accepted["vat"].tolist() == [100.0, 300.0]
     quarantine = load_quarantine(out, "tax_monthly")
-    assert quarantine["_rule"].tolist() == ["amount.negative", "duplicate.key"]
-    assert quarantine["_line"].tolist() == [2, 4]
-    assert "line 3" in str(quarantine.loc[1, "_message"])
+    assert quarantine["_rule"].tolist() == ["amount.negative", "duplicate.conflict"]
+    assert quarantine["_line"].tolist() == [2, 5]
+    assert "tax_monthly.csv line 3" in str(quarantine.loc[1, "_message"])
+    report = summary.by_source["tax_monthly"]
+    assert (report.read, report.accepted, report.quarantined, report.duplicates) == (5, 2, 2, 1)
+    assert report.files[0].duplicates == 1
+
+
+def test_a_correction_supersedes_the_earlier_version_and_keeps_it(tmp_path: Path) -> None:
+    rows = {"tax_monthly": [tax_row(vat="100", filed_on="2024-02-15"),
+                            tax_row(vat="150", filed_on="2024-04-02"),  # 更正申报
+                            tax_row(vat="175", filed_on="2024-03-01")],  # arrived between the two
+            "judicial": [judicial_row(removed_on="", available_on="2022-08-05"),
+                         judicial_row(removed_on="2023-01-15", available_on="2023-01-20")]}
+    summary, out = ingest(tmp_path, rows)
+    tax = load_accepted(out, "tax_monthly").sort_values("filed_on")
+    assert tax["vat"].tolist() == [100.0, 175.0, 150.0]
+    assert tax["_superseded_on"].tolist() == [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-02"), pd.NaT]
+    assert current(load_accepted(out, "tax_monthly"))["vat"].tolist() == [150.0]
+    judicial = current(load_accepted(out, "judicial"))
+    assert judicial["removed_on"].tolist() == [pd.Timestamp("2023-01-15")]
+    assert summary.by_source["tax_monthly"].corrections == 2
+    assert summary.by_source["judicial"].corrections == 1
+    assert summary.total_quarantined == 0
 
 
 def test_position_17_warning_is_accepted_and_counted(tmp_path: Path) -> None:
@@ -200,7 +246,8 @@ def test_position_17_warning_is_accepted_and_counted(tmp_path: Path) -> None:
     first17 = good[:16] + ("0" if good[16] != "0" else "1")
     warned = first17 + check_character(first17)
     rows = {"registration": [registration_row(), registration_row(warned)],
-            "tax_monthly": [tax_row(uscc=warned, period=p) for p in ("2024-01", "2024-02", "2024-03")]}
+            "tax_monthly": [tax_row(uscc=warned, period=p, filed_on="2024-04-15") for p in ("2024-01", "2024-02",
+                                                                                               "2024-03")]}
     summary, out = ingest(tmp_path, rows)
     assert summary.total_quarantined == 0
     assert summary.by_source["registration"].uscc_warnings == 1
@@ -220,18 +267,23 @@ def test_output_layout_and_reports_reconcile(tmp_path: Path) -> None:
         quarantine = load_quarantine(out, spec.name)  # written even when empty
         assert list(quarantine.columns) == [*spec.column_names, *QUARANTINE_EXTRA]
         report = json.loads((out / "reports" / f"{spec.name}.json").read_text(encoding="utf-8"))
-        assert set(report) == {"source", "read", "accepted", "quarantined", "by_rule", "by_field", "uscc_warnings"}
-        assert report["read"] == report["accepted"] + report["quarantined"]
+        assert set(report) == {"source", "read", "accepted", "quarantined", "duplicates", "corrections", "by_rule",
+                               "by_field", "uscc_warnings", "files"}
+        assert report["read"] == report["accepted"] + report["quarantined"] + report["duplicates"]
         assert sum(report["by_rule"].values()) == sum(report["by_field"].values()) == report["quarantined"]
         assert report == summary.by_source[spec.name].to_dict()
+        assert [f["path"] for f in report["files"]] == [spec.filename]
     tax = json.loads((out / "reports" / "tax_monthly.json").read_text(encoding="utf-8"))
-    assert tax["by_rule"] == {"uscc.unregistered": 1, "period.format": 1, "duplicate.key": 1}
-    assert tax["by_field"] == {"period": 1, "uscc": 1, "uscc,period": 1}
+    assert tax["by_rule"] == {"uscc.unregistered": 1, "period.format": 1}
+    assert tax["by_field"] == {"period": 1, "uscc": 1}
+    assert tax["files"] == [{"path": "tax_monthly.csv", "format": "csv", "encoding": "utf-8", "department": None,
+                             "read": 4, "accepted": 1, "quarantined": 2, "duplicates": 1}]
 
     total = json.loads((out / "reports" / "summary.json").read_text(encoding="utf-8"))
     assert total["region"] == "testville" and total["extracted_on"] == EXTRACTED_ON
-    assert (total["total_read"], total["total_accepted"], total["total_quarantined"]) == (10, 7, 3)
-    assert summary.total_read == summary.total_accepted + summary.total_quarantined == 10
+    n = len(SOURCES)
+    assert (total["total_read"], total["total_accepted"], total["total_quarantined"]) == (n + 3, n, 2)
+    assert total["total_duplicates"] == 1
     assert sorted(p.name for p in out.iterdir()) == ["accepted", "quarantine", "reports"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
@@ -247,16 +299,20 @@ def test_empty_quarantine_keeps_its_types(tmp_path: Path) -> None:
     assert judicial.empty and judicial["listed_on"].dtype == "datetime64[ns]"
 
 
-def test_line_numbers_count_blank_and_short_lines(tmp_path: Path) -> None:
+def test_line_numbers_count_blank_lines_and_short_rows_are_quarantined(tmp_path: Path) -> None:
     raw = write_region(tmp_path / "raw")
     spec = SOURCES_BY_NAME["tax_monthly"]
     header = ",".join(spec.column_names)
     good = ",".join(tax_row().values())
-    (raw / spec.filename).write_text(f"{header}\n\n{good}\n{REGISTERED},2024-02\n", encoding="utf-8")
-    ingest_region(raw, tmp_path / "out")
+    missing = ",".join(tax_row(period="2024-02", filed_on="").values())
+    (raw / spec.filename).write_text(f"{header}\n\n{good}\n{REGISTERED},2024-02\n\n{missing}\n", encoding="utf-8")
+    summary = ingest_region(raw, tmp_path / "out")
     quarantine = load_quarantine(tmp_path / "out", "tax_monthly")
     assert quarantine[["_line", "_field", "_rule"]].values.tolist() == [
-        [2, "uscc", "required"], [4, "filed_on", "required"]]
+        [6, "filed_on", "required"], [4, "(row)", "row.format"]]
+    assert "2024-02" in quarantine.loc[1, "_message"]
+    assert load_accepted(tmp_path / "out", "tax_monthly")["_line"].tolist() == [3]
+    assert summary.by_source["tax_monthly"].read == 3  # blank lines are not rows
 
 
 def test_same_input_gives_identical_output(tmp_path: Path) -> None:
@@ -278,8 +334,8 @@ def test_a_failed_run_leaves_the_previous_output_unchanged(tmp_path: Path) -> No
     before = snapshot(out)
 
     broken = tmp_path / "broken"
-    write_region(broken, {"tax_monthly": [tax_row()]}, omit_columns={"list_entries": ["reason"]})
-    with pytest.raises(IngestError, match=r"list_entries\.csv.*reason"):
+    write_region(broken, {"tax_monthly": [tax_row()]}, omit_columns={"list_entries": ["entered_on"]})
+    with pytest.raises(IngestError, match=r"list_entries\.csv.*entered_on"):
         ingest_region(broken, out)
 
     assert snapshot(out) == before
@@ -328,7 +384,7 @@ def test_extra_columns_are_ignored(tmp_path: Path) -> None:
     spec = SOURCES_BY_NAME["judicial"]
     write_csv(raw / spec.filename, [*spec.column_names, "note"], [{**judicial_row(), "note": "x"}])
     ingest_region(raw, tmp_path / "out")
-    assert list(load_accepted(tmp_path / "out", "judicial").columns) == list(spec.column_names)
+    assert list(current(load_accepted(tmp_path / "out", "judicial")).columns) == list(spec.column_names)
 
 
 def test_registration_codes_other_departments(tmp_path: Path) -> None:

@@ -13,15 +13,25 @@ import pandas as pd
 import pytest
 
 from features.ingest import ingest_region, load_accepted, load_quarantine
-from features.ingest_checks import check_source
-from features.schemas import ADMIN_RECORDS, LIST_ENTRIES, REGISTRATION, TAX_MONTHLY, ColumnKind, SourceSpec
+from features.schemas import (
+    ADMIN_RECORDS,
+    COMMITMENTS,
+    LIST_ENTRIES,
+    REGISTRATION,
+    TAX_CREDIT_GRADE,
+    TAX_MONTHLY,
+    ColumnKind,
+    SourceSpec,
+)
 from features.uscc import check_uscc
 from tests.utils.raw_files import (
     EXTRACTED_ON,
     Row,
     admin_row,
+    commitment_row,
     list_entry_row,
     registration_row,
+    tax_grade_row,
     tax_row,
     uscc_for,
     write_region,
@@ -30,9 +40,12 @@ from tests.utils.raw_files import (
 NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
+SHAPES = {ColumnKind.DATE: (r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "%Y-%m-%d"),
+          ColumnKind.PERIOD: (r"[0-9]{4}-[0-9]{2}", "%Y-%m"), ColumnKind.YEAR: (r"[0-9]{4}", "%Y")}
+
+
 def _parse(value: str, kind: ColumnKind) -> datetime | None:
-    shape, fmt = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "%Y-%m-%d") if kind is ColumnKind.DATE else (r"[0-9]{4}-[0-9]{2}",
-                                                                                             "%Y-%m")
+    shape, fmt = SHAPES[kind]
     if not re.fullmatch(shape, value):
         return None
     try:
@@ -55,7 +68,10 @@ def reference_first_failure(row: dict[str, str], spec: SourceSpec, extracted_on:
     for c in cols:
         if c.kind is ColumnKind.USCC and registry is not None and present[c.name] and row[c.name] not in registry:
             return c.name, "uscc.unregistered"
-    for kind, rule in ((ColumnKind.DATE, "date.format"), (ColumnKind.PERIOD, "period.format")):
+    if "\n" in "".join(row.values()):
+        return "(row)", "row.format"
+    for kind, rule in ((ColumnKind.DATE, "date.format"), (ColumnKind.PERIOD, "period.format"),
+                       (ColumnKind.YEAR, "year.format")):
         for c in cols:
             if c.kind is kind and present[c.name] and _parse(row[c.name], kind) is None:
                 return c.name, rule
@@ -72,36 +88,59 @@ def reference_first_failure(row: dict[str, str], spec: SourceSpec, extracted_on:
             return c.name, "amount.negative"
     cutoff = datetime(extracted_on.year, extracted_on.month, extracted_on.day)
     for c in cols:
-        if c.kind in (ColumnKind.DATE, ColumnKind.PERIOD) and present[c.name]:
+        if c.kind in SHAPES and present[c.name]:
             parsed = _parse(row[c.name], c.kind)
             if parsed is not None and parsed > cutoff:
                 return c.name, "date.future"
     for order in spec.date_orders:
         if present[order.earlier] and present[order.later]:
-            earlier = _parse(row[order.earlier], ColumnKind.DATE)
-            later = _parse(row[order.later], ColumnKind.DATE)
+            earlier = _parse(row[order.earlier], spec.column(order.earlier).kind)
+            later = _parse(row[order.later], spec.column(order.later).kind)
             if earlier and later and later < earlier:
                 return order.later, "date.order"
-    if spec.severity is not None:
-        graded = row[spec.severity.kind_column] in spec.severity.applies_to
-        if graded and not present[spec.severity.severity_column]:
-            return spec.severity.severity_column, "severity.required"
-        if not graded and present[spec.severity.severity_column]:
-            return spec.severity.severity_column, "severity.not_applicable"
+    for rule in spec.conditionals:
+        if rule.required and row[rule.when_column] in rule.when and not present[rule.column]:
+            return rule.column, "conditional.required"
+    for rule in spec.conditionals:
+        if row[rule.when_column] not in rule.when and present[rule.column]:
+            return rule.column, "conditional.not_applicable"
     return None
+
+
+def _typed(row: dict[str, str], spec: SourceSpec) -> tuple[object, ...]:
+    values: list[object] = []
+    for c in spec.columns:
+        value = row[c.name]
+        if value == "":
+            values.append(None)
+        elif c.kind in SHAPES:
+            values.append(_parse(value, c.kind))
+        elif c.kind in (ColumnKind.NUMBER, ColumnKind.AMOUNT):
+            values.append(float(value) + 0.0)
+        else:
+            values.append(value)
+    return tuple(values)
 
 
 def reference_verdicts(rows: list[dict[str, str]], spec: SourceSpec, extracted_on: date,
                        registry: set[str] | None) -> list[tuple[str, str] | None]:
-    seen: set[tuple[str, ...]] = set()
+    """Per row: (field, rule) when quarantined, ("", "duplicate") when dropped as an exact repeat, else None."""
+    seen_rows: set[tuple[object, ...]] = set()
+    seen_keys: set[tuple[object, ...]] = set()
+    names = list(spec.column_names)
+    key_positions = [names.index(name) for name in (*spec.key, spec.available)]
     verdicts: list[tuple[str, str] | None] = []
     for row in rows:
         verdict = reference_first_failure(row, spec, extracted_on, registry)
         if verdict is None:
-            key = tuple(row[name] for name in spec.key)
-            if key in seen:
-                verdict = (",".join(spec.key), "duplicate.key")
-            seen.add(key)
+            typed = _typed(row, spec)
+            key = tuple(typed[i] for i in key_positions)
+            if typed in seen_rows:
+                verdict = ("", "duplicate")
+            elif key in seen_keys:
+                verdict = (",".join(spec.key), "duplicate.conflict")
+            seen_rows.add(typed)
+            seen_keys.add(key)
         verdicts.append(verdict)
     return verdicts
 
@@ -113,8 +152,10 @@ SPOILERS = {
     ColumnKind.PERIOD: ["", "2024-13", "2024-1", "2024-06", "2024-07", "2019-01"],
     ColumnKind.NUMBER: ["", "-1", "1,000", "N/A", "1e3", "+5", ".5", "inf", "0"],
     ColumnKind.AMOUNT: ["", "-1", "1,000", "N/A", "1e3", "+5", ".5", "inf", "0", "-0.0"],
-    ColumnKind.CODE: ["", "处罚", "许可", "steam", "C13", "c13", "一般", "严重", "red", "grey"],
+    ColumnKind.CODE: ["", "处罚", "许可", "steam", "C13", "c13", "C44", "一般", "严重", "red", "grey", "已修复", "有效",
+                      "pending", "kept", "A", "E", "注销"],
     ColumnKind.TEXT: ["", "AR-1", "AR-2", "L-1", "x"],
+    ColumnKind.YEAR: ["", "23", "2023", "2025", "2022"],
 }
 
 
@@ -127,6 +168,9 @@ def dirty_rows(spec: SourceSpec, make_row: Callable[[], Row], n: int, seed: int)
         if spec is TAX_MONTHLY:
             row["period"] = f"2023-{1 + i % 12:02d}" if rng.random() < 0.8 else row["period"]
             row["uscc"] = uscc_for(1 + int(rng.integers(0, 40)))
+        elif spec is TAX_CREDIT_GRADE:
+            row["year"] = str(2019 + i % 5) if rng.random() < 0.8 else row["year"]
+            row["uscc"] = uscc_for(1 + int(rng.integers(0, 10)))
         elif spec is REGISTRATION:
             row["uscc"] = uscc_for(1 + int(rng.integers(0, n)))
         else:
@@ -140,24 +184,35 @@ def dirty_rows(spec: SourceSpec, make_row: Callable[[], Row], n: int, seed: int)
 
 
 @pytest.mark.parametrize(("spec", "make_row"), [
-    (REGISTRATION, registration_row), (TAX_MONTHLY, tax_row), (ADMIN_RECORDS, admin_row),
-    (LIST_ENTRIES, list_entry_row)], ids=lambda value: getattr(value, "name", ""))
+    (REGISTRATION, registration_row), (TAX_MONTHLY, tax_row), (TAX_CREDIT_GRADE, tax_grade_row),
+    (ADMIN_RECORDS, admin_row), (LIST_ENTRIES, list_entry_row), (COMMITMENTS, commitment_row)],
+    ids=lambda value: getattr(value, "name", ""))
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_vectorised_checks_match_the_reference(spec: SourceSpec, make_row: Callable[[], Row], seed: int) -> None:
+def test_vectorised_checks_match_the_reference(tmp_path: Path, spec: SourceSpec, make_row: Callable[[], Row],
+                                               seed: int) -> None:
     rows = dirty_rows(spec, make_row, 600, seed)
     registry = None if spec is REGISTRATION else {uscc_for(i) for i in range(1, 31)}
     extracted_on = date.fromisoformat(EXTRACTED_ON)
     expected = reference_verdicts(rows, spec, extracted_on, registry)
 
-    frame = pd.DataFrame(rows, columns=list(spec.column_names), dtype=object)
-    checked = check_source(frame, spec, pd.Timestamp(extracted_on), registry)
+    given = {spec.name: rows}
+    if registry is not None:
+        given["registration"] = [registration_row(code) for code in sorted(registry)]
+    raw = write_region(tmp_path / "raw", given)
+    summary = ingest_region(raw, tmp_path / "out", chunk_rows=128)  # several chunks: keys resolved across them
+    quarantine = load_quarantine(tmp_path / "out", spec.name)
 
     got: list[tuple[str, str] | None] = [None] * len(rows)
-    for line, field, rule in checked.quarantine[["_line", "_field", "_rule"]].itertuples(index=False):
+    for line, field, rule in quarantine[["_line", "_field", "_rule"]].itertuples(index=False):
         got[line - 2] = (field, rule)
+    for i, verdict in enumerate(expected):
+        if verdict == ("", "duplicate"):
+            got[i] = verdict  # dropped rows are counted, not listed
     assert got == expected
-    assert len(checked.accepted) == sum(v is None for v in expected)
-    assert {rule for _, rule in filter(None, expected)} >= {"required", "duplicate.key"}
+    report = summary.by_source[spec.name]
+    assert report.duplicates == sum(v == ("", "duplicate") for v in expected)
+    assert len(load_accepted(tmp_path / "out", spec.name)) == sum(v is None for v in expected)
+    assert {rule for _, rule in filter(None, expected)} >= {"required", "duplicate.conflict"}
 
 
 @pytest.mark.slow

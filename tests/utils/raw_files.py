@@ -1,7 +1,7 @@
-"""Factories for small raw extracts (docs/raw-files.md) written to a temporary directory.
+"""Factories for small raw extracts (docs/data-sources.md) written to a temporary directory.
 
 Each ``*_row`` returns one valid row as strings; override any column by keyword. ``write_region`` writes all
-seven CSVs and the manifest, with a valid default for any source not given.
+ten CSVs and the manifest, with a valid default for any source not given.
 """
 
 from __future__ import annotations
@@ -59,19 +59,33 @@ def utilities_row(uscc: str | None = None, period: str = "2024-01", kind: str = 
     return {**row, **overrides}
 
 
+def tax_grade_row(uscc: str | None = None, year: str = "2023", **overrides: str) -> Row:
+    row = {"uscc": uscc or uscc_for(1), "year": year, "grade": "B", "evaluated_on": "2024-04-15",
+           "available_on": "2024-04-20"}
+    return {**row, **overrides}
+
+
+def housing_fund_row(uscc: str | None = None, period: str = "2024-01", **overrides: str) -> Row:
+    row = {
+        "uscc": uscc or uscc_for(1), "period": period, "contributors": "12", "contribution_due": "18000",
+        "contribution_paid": "18000", "arrears": "0", "available_on": "2024-02-12",
+    }
+    return {**row, **overrides}
+
+
 def admin_row(record_id: str = "AR-1", uscc: str | None = None, **overrides: str) -> Row:
     row = {
         "record_id": record_id, "uscc": uscc or uscc_for(1), "kind": "处罚", "decision_date": "2023-05-04",
         "published_on": "2023-05-10", "department": "深圳市市场监督管理局", "severity": "一般",
-        "amount": "5000", "repaired_on": "",
+        "amount": "5000", "status": "有效", "repaired_on": "", "available_on": "2023-05-10",
     }
     return {**row, **overrides}
 
 
 def judicial_row(case_id: str = "J-1", uscc: str | None = None, **overrides: str) -> Row:
     row = {
-        "case_id": case_id, "uscc": uscc or uscc_for(1), "kind": "被执行人", "listed_on": "2022-08-01",
-        "removed_on": "2023-01-15", "amount": "250000",
+        "case_id": case_id, "uscc": uscc or uscc_for(1), "kind": "被执行人", "court": "深圳市中级人民法院",
+        "listed_on": "2022-08-01", "removed_on": "2023-01-15", "amount": "250000", "available_on": "2023-01-20",
     }
     return {**row, **overrides}
 
@@ -80,6 +94,16 @@ def list_entry_row(entry_id: str = "L-1", uscc: str | None = None, **overrides: 
     row = {
         "entry_id": entry_id, "uscc": uscc or uscc_for(1), "list_name": "abnormal",
         "entered_on": "2022-01-10", "exited_on": "2022-03-01", "reason": "未按时报送年报",
+        "department": "深圳市市场监督管理局", "available_on": "2022-03-03",
+    }
+    return {**row, **overrides}
+
+
+def commitment_row(commitment_id: str = "CM-1", uscc: str | None = None, **overrides: str) -> Row:
+    row = {
+        "commitment_id": commitment_id, "uscc": uscc or uscc_for(1), "kind": "告知承诺",
+        "committed_on": "2023-03-01", "fulfilment": "kept", "resolved_on": "2023-09-01",
+        "department": "深圳市发展和改革委员会", "available_on": "2023-09-05",
     }
     return {**row, **overrides}
 
@@ -87,18 +111,21 @@ def list_entry_row(entry_id: str = "L-1", uscc: str | None = None, **overrides: 
 DEFAULT_ROWS: dict[str, Callable[[], Row]] = {
     "registration": registration_row,
     "tax_monthly": tax_row,
+    "tax_credit_grade": tax_grade_row,
     "social_insurance_monthly": social_insurance_row,
+    "housing_fund_monthly": housing_fund_row,
     "utilities_monthly": utilities_row,
     "admin_records": admin_row,
     "judicial": judicial_row,
     "list_entries": list_entry_row,
+    "commitments": commitment_row,
 }
 
 
-def write_csv(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, str]]) -> Path:
-    """Write rows as a UTF-8 CSV with the given header; cells missing from a row are written empty."""
+def write_csv(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, str]], encoding: str = "utf-8") -> Path:
+    """Write rows as a CSV with the given header; cells missing from a row are written empty."""
     columns = list(columns)
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
@@ -114,13 +141,20 @@ def write_region(
     region: str = "testville",
     omit_files: Iterable[str] = (),
     omit_columns: Mapping[str, Iterable[str]] | None = None,
+    feeds: list[dict[str, object]] | None = None,
 ) -> Path:
-    """Write a complete raw extract; ``rows`` per source replace the single default row of that source."""
+    """Write a complete raw extract; ``rows`` per source replace the single default row of that source.
+
+    ``feeds`` go into the manifest as declared; the caller writes those feeds' files itself.
+    """
     raw_dir.mkdir(parents=True, exist_ok=True)
     rows = rows or {}
     omit_columns = omit_columns or {}
-    (raw_dir / "manifest.json").write_text(
-        json.dumps({"region": region, "extracted_on": extracted_on, "seed": 7}), encoding="utf-8")
+    manifest: dict[str, object] = {"region": region, "extracted_on": extracted_on, "seed": 7}
+    if feeds:
+        manifest["feeds"] = feeds
+        omit_files = [*omit_files, *(str(feed["source"]) for feed in feeds)]
+    (raw_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     omitted = set(omit_files)
     for spec in SOURCES:
         if spec.name in omitted:

@@ -1,0 +1,308 @@
+"""Feed files as providers send them: CSV, Parquet or JSON Lines, UTF-8 or GB18030, their own column names.
+
+``raw/manifest.json`` declares each feed (source, path, format, encoding, department, provider column →
+canonical column); a source without a declared feed reads ``<source>.csv`` in UTF-8 with canonical names.
+``read_chunks`` streams a feed in chunks of canonical columns with each row's physical line, so memory is set
+by the chunk size, not the file size. A feed that cannot be read at all (missing file or required column,
+unknown encoding or format, bytes that are not in its encoding) raises ``IngestError`` naming the problem.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from features.schemas import SOURCES, SOURCES_BY_NAME, SourceSpec
+
+MANIFEST = "manifest.json"
+FORMATS = ("csv", "parquet", "jsonl")
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+
+class IngestError(Exception):
+    """A raw extract cannot be ingested at all: a missing file or column, an unreadable file or manifest."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One provider file for one source, and how to read it."""
+
+    source: str
+    path: str
+    format: str = "csv"
+    encoding: str = "utf-8"
+    department: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> SourceSpec:
+        return SOURCES_BY_NAME[self.source]
+
+    def describe(self) -> dict[str, Any]:
+        """The feed as the report shows it."""
+        return {"path": self.path, "format": self.format, "encoding": self.encoding, "department": self.department}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A region extract: its name, extraction date and feeds in source order."""
+
+    region: str
+    extracted_on: date
+    feeds: tuple[Feed, ...]
+
+    def feeds_of(self, source: str) -> tuple[Feed, ...]:
+        return tuple(feed for feed in self.feeds if feed.source == source)
+
+
+@dataclass
+class RawChunk:
+    """Up to ``chunk_rows`` rows of a feed: canonical columns (strings, or typed from Parquet) and their lines.
+
+    ``malformed`` holds rows that could not be split into columns: (line, message, raw text).
+    """
+
+    feed: Feed
+    columns: dict[str, pa.Array]
+    lines: np.ndarray
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def _feed_from_json(raw_dir: Path, entry: Any, position: int) -> Feed:
+    where = f"{raw_dir / MANIFEST}: feeds[{position}]"
+    if not isinstance(entry, dict):
+        raise IngestError(f"{where} must be an object")
+    source = entry.get("source")
+    if source not in SOURCES_BY_NAME:
+        raise IngestError(f"{where}.source {source!r} is not one of {', '.join(SOURCES_BY_NAME)}")
+    path = entry.get("path")
+    if not isinstance(path, str) or not path or Path(path).is_absolute() or ".." in Path(path).parts:
+        raise IngestError(f"{where}.path must be a file name inside the raw folder, got {path!r}")
+    fmt = str(entry.get("format", Path(path).suffix.lstrip(".") or "csv")).lower()
+    if fmt not in FORMATS:
+        raise IngestError(f"{where}.format {fmt!r} is not one of {', '.join(FORMATS)}")
+    encoding = str(entry.get("encoding", "utf-8")).lower()
+    if encoding not in ENCODINGS:
+        raise IngestError(f"{where}.encoding {encoding!r} is unknown; use one of utf-8, gb18030")
+    if fmt == "parquet" and ENCODINGS[encoding] != "utf-8":
+        raise IngestError(f"{where}.encoding: Parquet text is always UTF-8, got {encoding!r}")
+    columns = entry.get("columns", {}) or {}
+    spec = SOURCES_BY_NAME[source]
+    if not isinstance(columns, dict) or any(target not in spec.column_names for target in columns.values()):
+        unknown = [t for t in (columns.values() if isinstance(columns, dict) else []) if t not in spec.column_names]
+        raise IngestError(f"{where}.columns must map provider names to {source} columns; unknown target(s): "
+                          f"{', '.join(map(str, unknown)) or 'not an object'}")
+    department = entry.get("department")
+    return Feed(source, path, fmt, ENCODINGS[encoding], str(department) if department else None,
+                {str(k): str(v) for k, v in columns.items()})
+
+
+def read_manifest(raw_dir: Path) -> Manifest:
+    """The region, extraction date and feeds of an extract; a source without a feed reads ``<source>.csv``."""
+    raw_dir = Path(raw_dir)
+    path = raw_dir / MANIFEST
+    if not path.is_file():
+        raise IngestError(f"{path}: required file is missing")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        extracted_on = date.fromisoformat(manifest["extracted_on"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IngestError(f"{path}: extracted_on must be a YYYY-MM-DD date ({exc!r})") from exc
+    declared = [_feed_from_json(raw_dir, entry, i) for i, entry in enumerate(manifest.get("feeds", []) or [])]
+    feeds: list[Feed] = []
+    for spec in SOURCES:
+        own = [feed for feed in declared if feed.source == spec.name]
+        feeds.extend(own or [Feed(spec.name, spec.filename)])
+    region = str(manifest.get("region", raw_dir.parent.name))
+    return Manifest(region, extracted_on, tuple(feeds))
+
+
+def _canonical_names(feed: Feed, provider_names: list[str], where: str) -> dict[str, str]:
+    """Provider column → canonical column for the columns this feed has; refuse when a required one is absent."""
+    spec = feed.spec
+    mapping: dict[str, str] = {}
+    for name in provider_names:
+        target = feed.columns.get(name, name)
+        if target in spec.column_names and target not in mapping.values():
+            mapping[name] = target
+    missing = [c for c in spec.column_names if c not in mapping.values()]
+    required_missing = [c for c in missing if c in spec.required_names or c in spec.key]
+    if required_missing:
+        raise IngestError(f"{where}: missing column(s) {', '.join(required_missing)} required by source "
+                          f"{spec.name} (after the manifest's column mapping)")
+    return mapping
+
+
+def _complete(chunk_columns: dict[str, pa.Array], spec: SourceSpec, n: int) -> dict[str, pa.Array]:
+    """Add optional columns the feed does not carry, as empty cells, and order columns canonically."""
+    empty = pa.array([""] * n, pa.string()) if n else pa.array([], pa.string())
+    return {name: chunk_columns.get(name, empty) for name in spec.column_names}
+
+
+def read_chunks(raw_dir: Path, feed: Feed, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
+    """Stream one feed in chunks of canonical columns; raises IngestError when the file cannot be read."""
+    path = Path(raw_dir) / feed.path
+    if not path.is_file():
+        raise IngestError(f"{path}: required file for source {feed.source} is missing")
+    try:
+        if feed.format == "parquet":
+            yield from _parquet_chunks(path, feed, chunk_rows)
+        else:
+            yield from _text_chunks(path, feed, chunk_rows)
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path}: bytes at offset {exc.start} of a chunk are not valid {feed.encoding} "
+                          f"({exc.reason}); declare the feed's encoding in the manifest") from exc
+    except (pa.ArrowInvalid, OSError) as exc:
+        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            raise IngestError(f"{path}: text is not valid {feed.encoding}; declare the feed's encoding "
+                              f"in the manifest ({exc})") from exc
+        raise IngestError(f"{path}: not a readable {feed.format} file ({exc})") from exc
+
+
+def _parquet_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
+    parquet = pq.ParquetFile(path)
+    mapping = _canonical_names(feed, parquet.schema_arrow.names, str(path))
+    line = 1
+    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=list(mapping)):
+        columns = {mapping[name]: batch.column(name) for name in mapping}
+        n = batch.num_rows
+        yield RawChunk(feed, _complete(columns, feed.spec, n), np.arange(line, line + n, dtype=np.int64))
+        line += n
+
+
+def _header(handle: BinaryIO, feed: Feed, path: Path) -> tuple[bytes, list[str]]:
+    first = handle.readline()
+    if feed.format == "jsonl":
+        return b"", []
+    if not first.strip():
+        raise IngestError(f"{path}: no header row; a CSV feed starts with its column names")
+    text = first.decode(feed.encoding).lstrip("\ufeff")
+    first_row = pa_csv.read_csv(io.BytesIO(text.encode("utf-8")), read_options=pa_csv.ReadOptions(
+        autogenerate_column_names=True), convert_options=pa_csv.ConvertOptions(strings_can_be_null=False))
+    names: list[str] = [str(first_row.column(i)[0].as_py()) for i in range(first_row.num_columns)]
+    return text.encode("utf-8"), names
+
+
+def _text_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
+    """CSV and JSON Lines: read whole lines in chunks, recode to UTF-8, parse with Arrow."""
+    with path.open("rb") as handle:
+        header, names = _header(handle, feed, path)
+        if feed.format == "jsonl":
+            handle.seek(0)
+        mapping = _canonical_names(feed, names, str(path)) if feed.format == "csv" else None
+        line = 2 if feed.format == "csv" else 1
+        while True:
+            lines = handle.readlines(max(1, chunk_rows) * 96)
+            if not lines:
+                break
+            body = b"".join(lines)
+            positions = _data_line_positions(lines, body, line)
+            if feed.encoding != "utf-8":
+                body = body.decode(feed.encoding).encode("utf-8")
+            elif line <= 2 and body.startswith(b"\xef\xbb\xbf"):
+                body = body[3:]
+            if feed.format == "csv":
+                assert mapping is not None
+                yield _csv_chunk(feed, header, body, positions, mapping)
+            else:
+                yield _jsonl_chunk(feed, path, lines, body, positions)
+            line += len(lines)
+
+
+def _data_line_positions(lines: list[bytes], body: bytes, first: int) -> np.ndarray:
+    """Physical line numbers of the non-empty lines (an empty line is not a row)."""
+    if b"\n\n" not in body and b"\n\r\n" not in body and lines[0] not in (b"\n", b"\r\n"):
+        return np.arange(first, first + len(lines), dtype=np.int64)
+    return np.array([first + i for i, raw in enumerate(lines) if raw not in (b"\n", b"\r\n")], dtype=np.int64)
+
+
+def _csv_chunk(feed: Feed, header: bytes, body: bytes, positions: np.ndarray,
+               mapping: dict[str, str]) -> RawChunk:
+    malformed_rows: list[tuple[int | None, str]] = []
+
+    def handler(row: Any) -> str:
+        malformed_rows.append((row.number, row.text))
+        return "skip"
+
+    table = pa_csv.read_csv(
+        io.BytesIO(header + body),
+        read_options=pa_csv.ReadOptions(use_threads=True, block_size=1 << 24),
+        parse_options=pa_csv.ParseOptions(invalid_row_handler=handler),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=list(mapping), column_types={name: pa.string() for name in mapping},
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    lines = positions
+    malformed: list[tuple[int, str, str]] = []
+    if malformed_rows:
+        bad_index = set()
+        texts = body.decode("utf-8").split("\n")
+        nonblank = [i for i, text in enumerate(texts) if text.strip()]
+        for number, text in malformed_rows:
+            if number is not None and number >= 2:
+                index = number - 2  # the header is line 1 of the parsed text
+            else:
+                index = next(k for k, i in enumerate(nonblank) if texts[i].rstrip("\r") == text.rstrip("\r"))
+            bad_index.add(index)
+            malformed.append((int(positions[index]), f"expected {len(header.split(b','))} fields separated by "
+                              "commas (row.format)", text[:200]))
+        lines = np.delete(positions, sorted(bad_index))
+    columns = {mapping[name]: table.column(name).combine_chunks() for name in mapping}
+    return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), lines, malformed)
+
+
+def _jsonl_chunk(feed: Feed, path: Path, lines: list[bytes], body: bytes, positions: np.ndarray) -> RawChunk:
+    try:
+        table = pa_json.read_json(io.BytesIO(body), read_options=pa_json.ReadOptions(block_size=1 << 24))
+        if table.num_rows != len(positions):
+            raise pa.ArrowInvalid("row count differs from line count")
+        mapping = _canonical_names(feed, table.column_names, str(path))
+        columns = {mapping[name]: _as_strings(table.column(name).combine_chunks()) for name in mapping}
+        return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), positions)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _jsonl_chunk_line_by_line(feed, path, lines, positions)
+
+
+def _as_strings(array: pa.Array) -> pa.Array:
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array
+    return pc.cast(array, pa.string())
+
+
+def _jsonl_chunk_line_by_line(feed: Feed, path: Path, lines: list[bytes], positions: np.ndarray) -> RawChunk:
+    """The slow path for a chunk Arrow cannot read as a whole: each line parsed alone, bad lines kept apart."""
+    records: list[dict[str, Any]] = []
+    kept: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    texts = [raw.decode(feed.encoding) for raw in lines if raw not in (b"\n", b"\r\n")]
+    for number, text in zip(positions, texts, strict=True):
+        try:
+            record = json.loads(text)
+            if not isinstance(record, dict):
+                raise ValueError("a JSON Lines row must be an object")
+        except ValueError as exc:
+            malformed.append((int(number), f"not a JSON object ({exc}) (row.format)", text[:200]))
+            continue
+        records.append(record)
+        kept.append(int(number))
+    names = sorted({name for record in records for name in record})
+    mapping = _canonical_names(feed, names, str(path))
+    columns = {target: pa.array(["" if r.get(name) is None else str(r[name]) for r in records], pa.string())
+               for name, target in mapping.items()}
+    return RawChunk(feed, _complete(columns, feed.spec, len(records)), np.array(kept, dtype=np.int64), malformed)
