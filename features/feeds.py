@@ -273,14 +273,18 @@ def _jsonl_chunk(feed: Feed, path: Path, lines: list[bytes], body: bytes, positi
         if table.num_rows != len(positions):
             raise pa.ArrowInvalid("row count differs from line count")
         mapping = _canonical_names(feed, table.column_names, str(path))
-        columns = {mapping[name]: _as_strings(table.column(name).combine_chunks()) for name in mapping}
+        columns = {mapping[name]: _plain(table.column(name).combine_chunks()) for name in mapping}
         return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), positions)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _jsonl_chunk_line_by_line(feed, path, lines, positions)
 
 
-def _as_strings(array: pa.Array) -> pa.Array:
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+def _plain(array: pa.Array) -> pa.Array:
+    """Arrow infers numbers and ISO dates in JSON; keep those typed (the checks take them as they are), and
+    turn anything else (booleans, nested values) into its text."""
+    kind = array.type
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+            or pa.types.is_floating(kind) or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
         return array
     return pc.cast(array, pa.string())
 

@@ -12,9 +12,9 @@ from features.ingest import IngestError, IngestSummary, current, ingest_region, 
 from features.schemas import SOURCES, SOURCES_BY_NAME
 from features.uscc import check_character, make_uscc
 from tests.utils.raw_files import (
+    DEFAULT_ROWS,
     EXTRACTED_ON,
     Row,
-    DEFAULT_ROWS,
     admin_row,
     commitment_row,
     filename,
