@@ -310,7 +310,7 @@ def test_line_numbers_count_blank_lines_and_short_rows_are_quarantined(tmp_path:
     quarantine = load_quarantine(tmp_path / "out", "tax_monthly")
     assert quarantine[["_line", "_field", "_rule"]].values.tolist() == [
         [6, "filed_on", "required"], [4, "(row)", "row.format"]]
-    assert "2024-02" in quarantine.loc[1, "_message"]
+    assert "2024-02" in str(quarantine.loc[1, "_message"])
     assert load_accepted(tmp_path / "out", "tax_monthly")["_line"].tolist() == [3]
     assert summary.by_source["tax_monthly"].read == 3  # blank lines are not rows
 

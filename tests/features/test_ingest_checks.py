@@ -98,12 +98,12 @@ def reference_first_failure(row: dict[str, str], spec: SourceSpec, extracted_on:
             later = _parse(row[order.later], spec.column(order.later).kind)
             if earlier and later and later < earlier:
                 return order.later, "date.order"
-    for rule in spec.conditionals:
-        if rule.required and row[rule.when_column] in rule.when and not present[rule.column]:
-            return rule.column, "conditional.required"
-    for rule in spec.conditionals:
-        if row[rule.when_column] not in rule.when and present[rule.column]:
-            return rule.column, "conditional.not_applicable"
+    for condition in spec.conditionals:
+        if condition.required and row[condition.when_column] in condition.when and not present[condition.column]:
+            return condition.column, "conditional.required"
+    for condition in spec.conditionals:
+        if row[condition.when_column] not in condition.when and present[condition.column]:
+            return condition.column, "conditional.not_applicable"
     return None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from features.schemas import SOURCES, SOURCES_BY_NAME
@@ -141,7 +141,7 @@ def write_region(
     region: str = "testville",
     omit_files: Iterable[str] = (),
     omit_columns: Mapping[str, Iterable[str]] | None = None,
-    feeds: list[dict[str, object]] | None = None,
+    feeds: Sequence[Mapping[str, object]] | None = None,
 ) -> Path:
     """Write a complete raw extract; ``rows`` per source replace the single default row of that source.
 
@@ -152,7 +152,7 @@ def write_region(
     omit_columns = omit_columns or {}
     manifest: dict[str, object] = {"region": region, "extracted_on": extracted_on, "seed": 7}
     if feeds:
-        manifest["feeds"] = feeds
+        manifest["feeds"] = list(feeds)
         omit_files = [*omit_files, *(str(feed["source"]) for feed in feeds)]
     (raw_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     omitted = set(omit_files)
