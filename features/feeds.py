@@ -219,7 +219,7 @@ def _text_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
                 body = body[3:]
             if feed.format == "csv":
                 assert mapping is not None
-                yield _csv_chunk(feed, header, body, positions, mapping)
+                yield _csv_chunk(feed, header, body, positions, line, mapping)
             else:
                 yield _jsonl_chunk(feed, path, lines, body, positions)
             line += len(lines)
@@ -232,7 +232,7 @@ def _data_line_positions(lines: list[bytes], body: bytes, first: int) -> np.ndar
     return np.array([first + i for i, raw in enumerate(lines) if raw not in (b"\n", b"\r\n")], dtype=np.int64)
 
 
-def _csv_chunk(feed: Feed, header: bytes, body: bytes, positions: np.ndarray,
+def _csv_chunk(feed: Feed, header: bytes, body: bytes, positions: np.ndarray, first: int,
                mapping: dict[str, str]) -> RawChunk:
     malformed_rows: list[tuple[int | None, str]] = []
 
@@ -251,18 +251,18 @@ def _csv_chunk(feed: Feed, header: bytes, body: bytes, positions: np.ndarray,
     lines = positions
     malformed: list[tuple[int, str, str]] = []
     if malformed_rows:
-        bad_index = set()
         texts = body.decode("utf-8").split("\n")
-        nonblank = [i for i, text in enumerate(texts) if text.strip()]
+        used: set[int] = set()
         for number, text in malformed_rows:
             if number is not None and number >= 2:
-                index = number - 2  # the header is line 1 of the parsed text
+                physical = number - 2  # the header is line 1 of the parsed text
             else:
-                index = next(k for k, i in enumerate(nonblank) if texts[i].rstrip("\r") == text.rstrip("\r"))
-            bad_index.add(index)
-            malformed.append((int(positions[index]), f"expected {len(header.split(b','))} fields separated by "
-                              "commas (row.format)", text[:200]))
-        lines = np.delete(positions, sorted(bad_index))
+                physical = next(i for i, t in enumerate(texts)
+                                if i not in used and t.rstrip("\r") == text.rstrip("\r"))
+            used.add(physical)
+            malformed.append((first + physical, "not as many comma-separated fields as the header (row.format)",
+                              text[:200]))
+        lines = np.setdiff1d(positions, [line for line, _, _ in malformed])
     columns = {mapping[name]: table.column(name).combine_chunks() for name in mapping}
     return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), lines, malformed)
 

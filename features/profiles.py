@@ -1,9 +1,9 @@
 """Point-in-time enterprise profiles (企业画像): one row per enterprise per as-of date, from accepted records.
 
 Every feature is a pure function of (records, as_of). Each source is first cut to what the platform could
-have known on the as-of date: records whose event date is on or before it *and* that had arrived by then
-(``filed_on``/``available_on``/``published_on``), so a late filing cannot leak into training. Repaired or
-expired penalties and list entries that ended stop counting, as the credit-repair rules require.
+have known on the as-of date (``features.asof``): the version of each record whose event date is on or before
+it, that had arrived by then and was not yet corrected, so a late filing or a later correction cannot leak into
+training. Repaired or expired penalties and list entries that ended stop counting, as the repair rules require.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.asof import PUBLICATION_MONTHS, known_as_of, open_as_of, penalties_in_force
 from features.catalogue import FEATURE_NAMES
 
 SOURCES = (
@@ -27,8 +28,7 @@ SOURCES = (
     "list_entries",
 )
 SIZE_CLASS_CODE = {"微": 0.0, "小": 1.0, "中": 2.0, "大": 3.0}
-# 信用修复管理办法: how long a penalty stays published, by severity
-PUBLICATION_MONTHS = {"轻微": 3, "一般": 12, "严重": 36}
+__all__ = ["PUBLICATION_MONTHS", "SOURCES", "SourceTables", "build_profiles", "profile_as_of"]
 
 
 @dataclass(frozen=True)
@@ -52,22 +52,11 @@ class SourceTables:
 # --- point-in-time steps -------------------------------------------------------------------------------
 
 
-def known_by(frame: pd.DataFrame, arrival: str, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Keep rows that had reached the platform on or before the as-of date."""
-    return frame[frame[arrival] <= as_of]
-
-
 def in_months(frame: pd.DataFrame, as_of: pd.Timestamp, first: int, last: int) -> pd.DataFrame:
     """Keep monthly rows whose period lies ``first``..``last`` months back from the as-of month (0 = it)."""
     month = as_of.to_period("M").to_timestamp()
     lo, hi = month - pd.DateOffset(months=first), month - pd.DateOffset(months=last)
     return frame[(frame["period"] >= lo) & (frame["period"] <= hi)]
-
-
-def open_on(frame: pd.DataFrame, start: str, end: str, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Keep entries that had started by the as-of date and had not ended by then."""
-    ends = frame[end]
-    return frame[(frame[start] <= as_of) & (ends.isna() | (ends > as_of))]
 
 
 def months_between(earlier: pd.Series, later: pd.Timestamp) -> pd.Series:
@@ -80,7 +69,7 @@ def months_between(earlier: pd.Series, later: pd.Timestamp) -> pd.Series:
 
 def registration_features(reg: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Age, capital and size of the enterprises known, founded and still open on the as-of date."""
-    known = known_by(reg, "available_on", as_of)
+    known = known_as_of(reg, "registration", as_of)
     known = known[known["founded_on"] <= as_of]
     closed = known["status"].isin(["注销", "吊销"]) & (known["status_on"] <= as_of)
     known = known[~closed]
@@ -96,7 +85,7 @@ def registration_features(reg: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFram
 
 def tax_features(tax: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """纳税: 12-month sales, 6-on-6 sales change, filing months and overdue-tax months."""
-    window = in_months(known_by(tax, "filed_on", as_of), as_of, 11, 0)
+    window = in_months(known_as_of(tax, "tax_monthly", as_of), as_of, 11, 0)
     by = window.groupby("uscc")
     recent = in_months(window, as_of, 5, 0).groupby("uscc")["invoiced_sales"].sum()
     prior_rows = in_months(window, as_of, 11, 6).groupby("uscc")["invoiced_sales"]
@@ -115,7 +104,7 @@ def tax_features(tax: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def social_insurance_features(si: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """社保: latest headcount, its change over 6 months, and months in arrears."""
-    window = in_months(known_by(si, "available_on", as_of), as_of, 11, 0)
+    window = in_months(known_as_of(si, "social_insurance_monthly", as_of), as_of, 11, 0)
     arrears = window[window["arrears"] > 0]
     latest = in_months(window, as_of, 2, 0).sort_values("period").groupby("uscc").tail(1)
     latest = latest.set_index("uscc")
@@ -135,7 +124,7 @@ def social_insurance_features(si: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataF
 
 def utilities_features(util: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """水电气: months with a late payment, and the change in electricity use over 6 months."""
-    window = in_months(known_by(util, "available_on", as_of), as_of, 11, 0)
+    window = in_months(known_as_of(util, "utilities_monthly", as_of), as_of, 11, 0)
     late_rows = window[window["days_late"] > 0]
     late = late_rows.groupby("uscc")["period"].nunique()
     late_recent = in_months(late_rows, as_of, 3, 0).groupby("uscc")["period"].nunique()
@@ -154,13 +143,9 @@ def utilities_features(util: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def admin_features(admin: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """双公示: penalties still within their publication period and not repaired; recent licences."""
-    known = known_by(admin, "published_on", as_of)
-    pen = known[known["kind"] == "处罚"]
-    months = pen["severity"].map(PUBLICATION_MONTHS).fillna(12).astype(int)
-    expires = pen["published_on"] + pd.to_timedelta(months * 30.4375, unit="D")
-    repaired = pen["repaired_on"].notna() & (pen["repaired_on"] <= as_of)
-    active = pen[(expires > as_of) & ~repaired]
-    licences = known[(known["kind"] == "许可") & (known["published_on"] > as_of - pd.DateOffset(months=24))]
+    known = known_as_of(admin, "admin_records", as_of)
+    active = penalties_in_force(admin, as_of)
+    licences = known[(known["kind"] == "许可") & (known["decision_date"] > as_of - pd.DateOffset(months=24))]
     return pd.DataFrame(
         {
             "penalties_active": active.groupby("uscc").size(),
@@ -175,7 +160,7 @@ def admin_features(admin: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def judicial_features(jud: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """司法: dishonest-debtor listing and open enforcement cases on the as-of date."""
-    live = open_on(jud, "listed_on", "removed_on", as_of)
+    live = open_as_of(jud, "judicial", as_of)
     return pd.DataFrame(
         {
             "dishonest_debtor_active": live[live["kind"] == "失信被执行人"]
@@ -189,7 +174,7 @@ def judicial_features(jud: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def list_features(lists: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """名单: membership of the abnormal-operations, black and red lists on the as-of date."""
-    live = open_on(lists, "entered_on", "exited_on", as_of)
+    live = open_as_of(lists, "list_entries", as_of)
     on = {
         name: live[live["list_name"] == name].groupby("uscc").size().clip(upper=1)
         for name in ("abnormal", "black", "red")

@@ -146,3 +146,15 @@ def test_a_source_without_a_declared_feed_reads_its_default_csv(tmp_path: Path) 
     manifest = read_manifest(raw)
     assert [f.path for f in manifest.feeds_of("judicial")] == ["judicial.csv"]
     assert {f.encoding for f in manifest.feeds} == {"utf-8"}
+
+
+def test_a_line_of_spaces_is_a_malformed_row_not_a_crash(tmp_path: Path) -> None:
+    raw = write_region(tmp_path / "raw")
+    header = ",".join(TAX_MONTHLY.column_names)
+    good = ",".join(tax_row().values())
+    (raw / "tax_monthly.csv").write_text(f"{header}\n   \n\n{good}\n", encoding="utf-8")
+    summary = ingest_region(raw, tmp_path / "out")
+    quarantine = load_quarantine(tmp_path / "out", "tax_monthly")
+    assert quarantine[["_line", "_rule"]].values.tolist() == [[2, "row.format"]]
+    assert load_accepted(tmp_path / "out", "tax_monthly")["_line"].tolist() == [4]
+    assert summary.by_source["tax_monthly"].read == 2
