@@ -21,7 +21,7 @@ from api.repository import DemoAccounts, create_demo_accounts, replace_profiles,
 from config.settings import Settings
 from features.catalogue import FEATURE_NAMES
 from features.engines import engine_for
-from features.ingest import ingest_region, load_accepted
+from features.ingest import current, ingest_region, load_accepted
 from features.outcomes import LABEL, label_applications, load_defaults
 from features.profiles import SourceTables, profile_as_of
 from features.synthetic import RegionFiles, generate_region
@@ -133,7 +133,7 @@ class DemoPipeline:
             summary = ingest_region(self.region.raw_dir, self.root / "ingest")
             return {
                 "summary": f"read {summary.total_read:,} rows: {summary.total_accepted:,} accepted, "
-                f"{summary.total_quarantined:,} quarantined",
+                f"{summary.total_quarantined:,} quarantined, {summary.total_duplicates:,} duplicates",
                 "read": summary.total_read,
             }
 
@@ -214,7 +214,7 @@ class DemoPipeline:
         migrate(url)
         engine = make_engine(url)
         try:
-            registration = load_accepted(self.root / "ingest", "registration")
+            registration = current(load_accepted(self.root / "ingest", "registration"))
             serving = pd.read_parquet(self.root / "profiles" / "serving.parquet")
             upsert_enterprises(engine, registration.to_dict("records"))
             loaded = replace_profiles(engine, serving)

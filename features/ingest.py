@@ -13,6 +13,7 @@ Layout of ``out_dir``::
     quarantine/<source>.parquet  raw strings of every canonical column + _file, _line, _field, _rule, _message
     reports/<source>.json        read = accepted + quarantined + duplicates, by rule, by field, per file
     reports/summary.json         region, extracted_on, totals and every source's report
+    reports/quality.json, .html  the data-quality report (features.quality, docs/data-quality.md)
 
 ``_line`` is the physical line in a CSV (header = line 1) or JSON Lines file, the row number in Parquet.
 """
@@ -39,6 +40,7 @@ import pyarrow.parquet as pq
 from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, read_chunks, read_manifest
 from features.ingest_checks import check_chunk, quarantine_schema
 from features.ingest_versions import SourceParts, conflict_quarantine, resolve, write_accepted
+from features.quality import write_quality_report
 from features.schemas import REGISTRATION, RULE_ORDER, SOURCES, SOURCES_BY_NAME, SourceSpec
 from features.uscc import check_uscc_many
 
@@ -170,6 +172,7 @@ def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_
         shutil.rmtree(staging / "parts")
         summary = IngestSummary(manifest.region, manifest.extracted_on, tuple(reports))
         _write_json(staging / "reports" / "summary.json", summary.to_dict())
+        write_quality_report(staging)
         _swap_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -322,7 +322,8 @@ def test_same_input_gives_identical_output(tmp_path: Path) -> None:
     ingest_region(raw, tmp_path / "first")
     ingest_region(raw, tmp_path / "second")
     first, second = snapshot(tmp_path / "first"), snapshot(tmp_path / "second")
-    assert first.keys() == second.keys() and len(first) == 3 * len(SOURCES) + 1
+    assert first.keys() == second.keys() and len(first) == 3 * len(SOURCES) + 3
+    assert {"reports/quality.json", "reports/quality.html"} <= set(first)
     assert first == second
 
 
