@@ -1,12 +1,16 @@
 """Seeded synthetic region: the stand-in for the government feeds and the yardstick for model quality.
 
-``generate_region`` writes raw source files as the platform would receive them (docs/raw-files.md), the
-banks' default reports in ``outcomes/``, and, apart from everything the model may see, the true PD per
-(enterprise, application date) in ``truth/``. Same seed, same files.
+``generate_region`` writes every public-credit source as the platform would receive it (docs/raw-files.md):
+feeds in CSV, Parquet and JSON Lines, UTF-8 or GB18030, providers' column names, listed in
+``raw/manifest.json``, with corrections and a few dirty rows. Beside them go the banks' default reports in
+``outcomes/`` and, apart from everything the model may see, ``truth/``: the true PD per (enterprise,
+application date) and the rule each dirty row must fail. Same seed, same files.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
@@ -17,8 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from features.schemas import SOURCES, SOURCES_BY_NAME
 from features.synthetic.dirty import spoil
+from features.synthetic.dirty_menu import Context
+from features.synthetic.feeds import DEMO_FEEDS, Feed, split, write_feed
 from features.synthetic.population import (
     DEFAULT_HORIZON_MONTHS,
     Population,
@@ -26,26 +34,22 @@ from features.synthetic.population import (
     build_population,
     oracle_pd,
 )
-from features.synthetic.sources import (
-    admin_records,
-    judicial,
-    list_entries,
+from features.synthetic.sources_monthly import (
+    headcount,
+    housing_fund_monthly,
     social_insurance_monthly,
+    tax_credit_grade,
     tax_monthly,
     utilities_monthly,
 )
+from features.synthetic.sources_records import admin_records, commitments, judicial, list_entries, registration
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXTRACTED_ON = date(2026, 10, 31)
 HISTORY_MONTHS = 52
 REPORTING_LAG_DAYS = 120  # banks report a default within four months (回传)
-_AVAILABILITY = {
-    "tax_monthly": "filed_on",
-    "social_insurance_monthly": "available_on",
-    "utilities_monthly": "available_on",
-    "admin_records": "published_on",
-}
+DIRTY_ROWS_COLUMNS = ("source", "file", "line", "rule", "field")
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,21 @@ class RegionFiles:
         return self.root / "raw"
 
     @property
+    def manifest_path(self) -> Path:
+        return self.raw_dir / "manifest.json"
+
+    @property
     def outcomes_path(self) -> Path:
         return self.root / "outcomes" / "defaults.csv"
 
     @property
     def oracle_path(self) -> Path:
         return self.root / "truth" / "oracle_pd.parquet"
+
+    @property
+    def dirty_rows_path(self) -> Path:
+        """Every dirty row of the feeds: source, file, line, the rule it must fail and the field reported."""
+        return self.root / "truth" / "dirty_rows.csv"
 
 
 def application_months(timeline: Timeline) -> list[int]:
@@ -113,9 +126,57 @@ def _outcomes(rng: np.random.Generator, pop: Population) -> pd.DataFrame:
     return frame[frame["reported_on"] <= str(pop.timeline.extracted_on.date())].reset_index(drop=True)
 
 
+def build_sources(rng: np.random.Generator, pop: Population) -> dict[str, pa.Table]:
+    """Every source as clean canonical string tables, each from its own random stream."""
+    streams = iter(rng.spawn(12))
+    tax, filings = tax_monthly(next(streams), pop)
+    grade, grades = tax_credit_grade(next(streams), pop, filings)
+    people = headcount(next(streams), pop)
+    dishonest_table, dishonest = judicial(next(streams), pop)
+    tables = {
+        "registration": registration(next(streams), pop),
+        "tax_monthly": tax,
+        "tax_credit_grade": grade,
+        "social_insurance_monthly": social_insurance_monthly(next(streams), pop, people),
+        "housing_fund_monthly": housing_fund_monthly(next(streams), pop, people),
+        "utilities_monthly": utilities_monthly(next(streams), pop),
+        "admin_records": admin_records(next(streams), pop),
+        "judicial": dishonest_table,
+        "list_entries": list_entries(next(streams), pop, dishonest, grades),
+        "commitments": commitments(next(streams), pop),
+    }
+    return {spec.name: tables[spec.name] for spec in SOURCES}
+
+
+def _write_feeds(rng: np.random.Generator, tables: dict[str, pa.Table], feeds: tuple[Feed, ...], raw_dir: Path,
+                 context: Context) -> list[tuple[str, str, int, str, str]]:
+    """Split each source over its feeds, spoil a few rows of each and write them; returns the dirty rows."""
+    dirty_rows: list[tuple[str, str, int, str, str]] = []
+    for source, table in tables.items():
+        source_feeds = [feed for feed in feeds if feed.source == source]
+        if not source_feeds:
+            raise ValueError(f"no feed carries {source}")
+        for feed, part in zip(source_feeds, split(table, source_feeds), strict=True):
+            spoilt, dirty = spoil(rng, SOURCES_BY_NAME[source], part, context, lines=feed.format != "parquet")
+            write_feed(spoilt, feed, raw_dir, [d.row for d in dirty if d.rule == "row.format"])
+            lines = feed.line_of(np.array([d.row for d in dirty], dtype=np.int64))
+            dirty_rows += [(source, feed.path, int(line), d.rule, d.field)
+                           for line, d in zip(lines, dirty, strict=True)]
+            log.info("wrote %s: %d rows, %d dirty", feed.path, spoilt.num_rows, len(dirty))
+    return dirty_rows
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
+
+
+def _dirty_rows_text(rows: list[tuple[str, str, int, str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DIRTY_ROWS_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def generate_region(
@@ -125,6 +186,7 @@ def generate_region(
     seed: int,
     region: str = "demo",
     extracted_on: date = DEFAULT_EXTRACTED_ON,
+    feeds: tuple[Feed, ...] = DEMO_FEEDS,
 ) -> RegionFiles:
     """Write a synthetic region under ``root``, replaced atomically: a failure leaves the old one."""
     rng = np.random.default_rng(seed)
@@ -133,40 +195,26 @@ def generate_region(
         end=end.to_period("M").to_timestamp() - pd.offsets.MonthBegin(1), periods=HISTORY_MONTHS, freq="MS"
     )
     pop = build_population(rng, n_enterprises, Timeline(months=months, extracted_on=end))
+    sources_rng, dirt_rng, outcomes_rng, truth_rng = rng.spawn(4)
     staging = root.with_name(root.name + f".staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         files = RegionFiles(staging)
-        registration = pop.registration.copy()
-        registration["founded_on"] = registration["founded_on"].astype(str)
-        registration["available_on"] = registration["available_on"].astype(str)
-        dishonest = judicial(rng, pop)
-        tables = {
-            "registration": registration,
-            "tax_monthly": tax_monthly(rng, pop),
-            "social_insurance_monthly": social_insurance_monthly(rng, pop),
-            "utilities_monthly": utilities_monthly(rng, pop),
-            "admin_records": admin_records(rng, pop),
-            "judicial": dishonest,
-            "list_entries": list_entries(rng, pop, dishonest),
-        }
-        for source, frame in tables.items():
-            column = _AVAILABILITY.get(source)
-            if column is not None:  # what had not reached the platform by extraction is not in the extract
-                frame = frame[frame[column] <= str(extracted_on)]
-            _write_csv(spoil(rng, source, frame, str(extracted_on)), files.raw_dir / f"{source}.csv")
-            log.info("wrote %s: %d rows", source, len(frame))
+        context = Context(dirt_rng, extracted_on, frozenset(pop.registration["uscc"]))
+        dirty_rows = _write_feeds(dirt_rng, build_sources(sources_rng, pop), feeds, files.raw_dir, context)
         manifest = {
             "region": region,
             "extracted_on": str(extracted_on),
             "seed": seed,
             "enterprises": n_enterprises,
             "history_months": HISTORY_MONTHS,
+            "feeds": [feed.manifest_entry() for feed in feeds],
         }
-        (files.raw_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _write_csv(_outcomes(rng, pop), files.outcomes_path)
+        files.manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write_csv(_outcomes(outcomes_rng, pop), files.outcomes_path)
         files.oracle_path.parent.mkdir(parents=True, exist_ok=True)
-        _truth(rng, pop).to_parquet(files.oracle_path, index=False)
+        _truth(truth_rng, pop).to_parquet(files.oracle_path, index=False)
+        files.dirty_rows_path.write_text(_dirty_rows_text(dirty_rows), encoding="utf-8")
         if root.exists():
             shutil.rmtree(root)
         staging.rename(root)
