@@ -11,6 +11,7 @@ import pytest
 from features.catalogue import FEATURE_NAMES
 from features.ingest import ingest_region
 from features.profiles import PUBLICATION_MONTHS, SourceTables, profile_as_of
+from features.schemas import SOURCES_BY_NAME
 from features.synthetic import generate_region
 
 AS_OF = pd.Timestamp("2025-06-30")
@@ -28,9 +29,18 @@ def _months_back(period: pd.Timestamp, as_of: pd.Timestamp) -> int:
     return (as_of.year - period.year) * 12 + as_of.month - period.month
 
 
+def _held(frame: pd.DataFrame, source: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Rows available by ``as_of`` whose correction (if any) had not arrived by then, in plain column names."""
+    rows = frame.rename(columns={"_superseded_on": "superseded_on"})
+    keep = [getattr(r, SOURCES_BY_NAME[source].available) <= as_of
+            and (pd.isna(r.superseded_on) or r.superseded_on > as_of) for r in rows.itertuples()]
+    return rows[keep]
+
+
 def _reference(tables: SourceTables, uscc: str, as_of: pd.Timestamp) -> dict[str, float]:
     """The obvious, slow way: loop over one enterprise's rows and apply each rule by hand."""
     out: dict[str, float] = {}
+    tables = SourceTables(**{source: _held(getattr(tables, source), source, as_of) for source in tables.__dict__})
     tax = [r for r in tables.tax_monthly.itertuples() if r.uscc == uscc and r.filed_on <= as_of
            and 0 <= _months_back(r.period, as_of) <= 11]
     out["sales_12m_log"] = math.log1p(sum(r.invoiced_sales for r in tax)) if tax else math.nan
@@ -42,10 +52,11 @@ def _reference(tables: SourceTables, uscc: str, as_of: pd.Timestamp) -> dict[str
     out["headcount_latest"] = float(recent[-1].insured_headcount) if recent else math.nan
     penalties = 0
     for r in tables.admin_records.itertuples():
-        if r.uscc != uscc or r.kind != "处罚" or r.published_on > as_of:
+        if r.uscc != uscc or r.kind != "处罚" or r.decision_date > as_of or r.status == "已撤销":
             continue
         months = PUBLICATION_MONTHS.get(r.severity, 12)
-        expired = r.published_on + pd.Timedelta(days=months * 30.4375) <= as_of
+        start = r.decision_date if pd.isna(r.published_on) else r.published_on
+        expired = start + pd.Timedelta(days=months * 30.4375) <= as_of
         repaired = not pd.isna(r.repaired_on) and r.repaired_on <= as_of
         penalties += not (expired or repaired)
     out["penalties_active"] = float(penalties)
@@ -70,26 +81,14 @@ def test_profiles_match_the_slow_reference(tables: SourceTables) -> None:
 
 
 def _as_known_on(tables: SourceTables, as_of: pd.Timestamp) -> SourceTables:
-    """The records exactly as the platform held them on ``as_of``: later rows absent, later end dates unknown."""
-    def cut(frame: pd.DataFrame, arrival: str, ends: tuple[str, ...] = ()) -> pd.DataFrame:
-        frame = frame[frame[arrival] <= as_of].copy()
-        for end in ends:
-            frame.loc[frame[end] > as_of, end] = pd.NaT
+    """The records exactly as the platform held them on ``as_of``: later rows and later corrections absent."""
+    def cut(source: str) -> pd.DataFrame:
+        frame = getattr(tables, source)
+        frame = frame[frame[SOURCES_BY_NAME[source].available] <= as_of].copy()
+        frame.loc[frame["_superseded_on"] > as_of, "_superseded_on"] = pd.NaT
         return frame
 
-    reg = tables.registration[tables.registration["available_on"] <= as_of].copy()
-    later = reg["status_on"] > as_of
-    reg.loc[later, "status"] = "存续"
-    reg.loc[later, "status_on"] = pd.NaT
-    return SourceTables(
-        registration=reg,
-        tax_monthly=cut(tables.tax_monthly, "filed_on"),
-        social_insurance_monthly=cut(tables.social_insurance_monthly, "available_on"),
-        utilities_monthly=cut(tables.utilities_monthly, "available_on"),
-        admin_records=cut(tables.admin_records, "published_on", ("repaired_on",)),
-        judicial=cut(tables.judicial, "listed_on", ("removed_on",)),
-        list_entries=cut(tables.list_entries, "entered_on", ("exited_on",)),
-    )
+    return SourceTables(**{source: cut(source) for source in tables.__dict__})
 
 
 @pytest.mark.parametrize("as_of", ["2023-12-31", "2025-06-30"])
