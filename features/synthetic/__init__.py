@@ -1,6 +1,6 @@
 """Seeded synthetic region: the stand-in for the government feeds and the yardstick for model quality.
 
-``generate_region`` writes every public-credit source as the platform would receive it (docs/raw-files.md):
+``generate_region`` writes every public-credit source as the platform would receive it (docs/data-sources.md):
 feeds in CSV, Parquet and JSON Lines, UTF-8 or GB18030, providers' column names, listed in
 ``raw/manifest.json``, with corrections and a few dirty rows. Beside them go the banks' default reports in
 ``outcomes/`` and, apart from everything the model may see, ``truth/``: the true PD per (enterprise,

@@ -1,7 +1,7 @@
 """The demo region's feeds: which file carries which source, in what format and encoding, under whose names.
 
 Real extracts come from several departments as CSV, Parquet or JSON Lines, in UTF-8 or GB18030, with the
-providers' own column names; ``raw/manifest.json`` lists them (docs/raw-files.md) and the ingest maps them back
+providers' own column names; ``raw/manifest.json`` lists them (docs/data-sources.md) and the ingest maps them back
 to the canonical columns of ``features.schemas``. Every cell is a string, empty string = missing.
 """
 
