@@ -1,8 +1,8 @@
 """The hidden world of a synthetic region: enterprises, their monthly health path and their defaults.
 
-Nothing here is visible to the model. Sources (``sources.py``) are noisy views of the health path; the true
-probability of default per (enterprise, application date) is computed from the same law, so the oracle AUC
-of a region is known and a trained model can be measured against it.
+Nothing here is visible to the model. Sources (``sources_monthly.py``, ``sources_records.py``) are noisy views
+of the health path; the true probability of default per (enterprise, application date) is computed from the
+same law, so the oracle AUC of a region is known and a trained model can be measured against it.
 """
 
 from __future__ import annotations
