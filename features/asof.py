@@ -39,7 +39,11 @@ def publication_ends(penalties: pd.DataFrame) -> pd.Series:
 
 def penalties_in_force(admin: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Penalties (处罚) known on ``as_of`` that still count: published period not over, not repaired or revoked."""
-    known = known_as_of(admin, "admin_records", as_of)
+    return counting_penalties(known_as_of(admin, "admin_records", as_of), as_of)
+
+
+def counting_penalties(known: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Of administrative records already cut to ``as_of`` (``known_as_of``), the penalties that still count."""
     penalties = known[known["kind"] == "处罚"]
     repaired = penalties["repaired_on"].notna() & (penalties["repaired_on"] <= as_of)
     effective = penalties["status"].isna() | (penalties["status"] == "有效") | (
@@ -59,7 +63,7 @@ def in_force(frame: pd.DataFrame, source: str, as_of: pd.Timestamp) -> pd.DataFr
     """The records of ``source`` that count on ``as_of`` under the publication and repair rules."""
     if source == "admin_records":
         known = known_as_of(frame, source, as_of)
-        return pd.concat([known[known["kind"] != "处罚"], penalties_in_force(frame, as_of)]).sort_index()
+        return pd.concat([known[known["kind"] != "处罚"], counting_penalties(known, as_of)]).sort_index()
     if source in _OPEN_UNTIL:
         return open_as_of(frame, source, as_of)
     return known_as_of(frame, source, as_of)

@@ -51,6 +51,11 @@ class Feed:
     def spec(self) -> SourceSpec:
         return SOURCES_BY_NAME[self.source]
 
+    def line_of(self, row: np.ndarray) -> np.ndarray:
+        """``_line`` of 0-based data rows: the physical line in CSV (header = line 1) or JSON Lines, the 1-based
+        row number in Parquet (empty lines aside)."""
+        return row + (2 if self.format == "csv" else 1)
+
     def describe(self) -> dict[str, Any]:
         """The feed as the report shows it."""
         return {"path": self.path, "format": self.format, "encoding": self.encoding, "department": self.department}
@@ -178,12 +183,13 @@ def read_chunks(raw_dir: Path, feed: Feed, chunk_rows: int = DEFAULT_CHUNK_ROWS)
 def _parquet_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
     parquet = pq.ParquetFile(path)
     mapping = _canonical_names(feed, parquet.schema_arrow.names, str(path))
-    line = 1
+    first = 0
     for batch in parquet.iter_batches(batch_size=chunk_rows, columns=list(mapping)):
         columns = {mapping[name]: batch.column(name) for name in mapping}
         n = batch.num_rows
-        yield RawChunk(feed, _complete(columns, feed.spec, n), np.arange(line, line + n, dtype=np.int64))
-        line += n
+        lines = feed.line_of(np.arange(first, first + n, dtype=np.int64))
+        yield RawChunk(feed, _complete(columns, feed.spec, n), lines)
+        first += n
 
 
 def _header(handle: BinaryIO, feed: Feed, path: Path) -> tuple[bytes, list[str]]:

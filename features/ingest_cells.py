@@ -119,8 +119,7 @@ def regex_match(array: pa.Array, pattern: str) -> np.ndarray:
     return to_bool(pc.match_substring_regex(array, pattern))
 
 
-_SHAPES = {"date": (DATE_SHAPE, "%Y-%m-%d", ""), "period": (PERIOD_SHAPE, "%Y-%m", ""),
-           "year": (YEAR_SHAPE, "%Y", "")}
+_SHAPES = {"date": (DATE_SHAPE, "%Y-%m-%d"), "period": (PERIOD_SHAPE, "%Y-%m"), "year": (YEAR_SHAPE, "%Y")}
 
 
 def parse_dates(raw: RawColumns, name: str, shape: str) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +137,7 @@ def parse_dates(raw: RawColumns, name: str, shape: str) -> tuple[np.ndarray, np.
         elif shape == "year":
             values = values.astype("datetime64[Y]").astype("datetime64[ns]")
         return values, np.zeros(len(values), dtype=bool)
-    pattern, fmt, _ = _SHAPES[shape]
+    pattern, fmt = _SHAPES[shape]
     encoded = raw.text(name).dictionary_encode()
     uniques = encoded.dictionary
     candidates = pd.Series(uniques.to_pylist(), dtype=object).where(regex_match(uniques, pattern))

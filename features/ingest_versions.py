@@ -156,7 +156,7 @@ def resolve(parts: SourceParts) -> Resolution:
 def write_accepted(parts: SourceParts, resolution: Resolution, path: Path) -> int:
     """Write the final accepted table part by part (memory set by a part), without dropped rows."""
     schema = accepted_schema(parts.spec)
-    drop = set(resolution.duplicates.tolist()) | set(resolution.conflicts["_row"].tolist())
+    drop = np.union1d(resolution.duplicates, resolution.conflicts["_row"].to_numpy(dtype=np.int64))
     written = 0
     with pq.ParquetWriter(path, schema) as writer:
         start = 0
@@ -165,7 +165,7 @@ def write_accepted(parts: SourceParts, resolution: Resolution, path: Path) -> in
             n = table.num_rows
             rows = np.arange(start, start + n)
             superseded = resolution.superseded_on.reindex(rows).to_numpy(dtype="datetime64[ns]")
-            keep = ~np.isin(rows, list(drop)) if drop else np.ones(n, dtype=bool)
+            keep = ~np.isin(rows, drop)
             arrays = {name: table.column(name) for name in parts.spec.column_names}
             arrays["_superseded_on"] = pa.chunked_array([pa.array(superseded, pa.timestamp("ns"))])
             arrays["_file"] = table.column("_file")

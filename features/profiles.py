@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.asof import PUBLICATION_MONTHS, known_as_of, open_as_of, penalties_in_force
+from features.asof import PUBLICATION_MONTHS, counting_penalties, known_as_of, open_as_of
 from features.catalogue import FEATURE_NAMES
 
 SOURCES = (
@@ -144,7 +144,7 @@ def utilities_features(util: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 def admin_features(admin: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """双公示: penalties still within their publication period and not repaired; recent licences."""
     known = known_as_of(admin, "admin_records", as_of)
-    active = penalties_in_force(admin, as_of)
+    active = counting_penalties(known, as_of)
     licences = known[(known["kind"] == "许可") & (known["decision_date"] > as_of - pd.DateOffset(months=24))]
     return pd.DataFrame(
         {

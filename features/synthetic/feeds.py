@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +21,22 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from features.feeds import ENCODINGS as READABLE_ENCODINGS
+from features.feeds import FORMATS
+from features.feeds import Feed as IngestFeed
 from features.synthetic.sources_records import CREDIT_OFFICE, MARKET, TAX_BUREAU
 
-FORMATS = ("csv", "parquet", "jsonl")
-ENCODINGS = ("utf-8", "gb18030")
+ENCODINGS = tuple(sorted(set(READABLE_ENCODINGS.values())))
 
 
 @dataclass(frozen=True)
-class Feed:
-    """One file of one source: ``columns`` maps the provider's column name to the canonical one.
+class Feed(IngestFeed):
+    """A feed the ingest reads (``features.feeds.Feed``), plus which of the source's rows the generator puts in it.
 
     ``where`` (column, value) takes the source's rows with that value; a feed without it takes the rows no
     earlier feed of the source took.
     """
 
-    source: str
-    path: str
-    format: str = "csv"
-    encoding: str = "utf-8"
-    department: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
     where: tuple[str, str] | None = None
 
     def manifest_entry(self) -> dict[str, Any]:
@@ -51,10 +47,6 @@ class Feed:
             entry["department"] = self.department
         entry["columns"] = dict(self.columns)
         return entry
-
-    def line_of(self, row: np.ndarray) -> np.ndarray:
-        """The 1-based physical line (CSV: after the header; JSON Lines) or row number (Parquet) of 0-based rows."""
-        return row + (2 if self.format == "csv" else 1)
 
 
 DEMO_FEEDS: tuple[Feed, ...] = (
