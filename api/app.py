@@ -13,6 +13,7 @@ from api.errors import install_error_handlers
 from api.routers import api_router
 from api.security import KeyVerifier
 from config.settings import Settings, get_settings
+from scoring.precredit import PreCreditPolicy
 from scoring.types import ScoreProvider
 
 OPENAPI_TAGS = [
@@ -22,9 +23,18 @@ OPENAPI_TAGS = [
 ]
 
 
-def create_app(settings: Settings | None = None, score_provider: ScoreProvider | None = None) -> FastAPI:
-    """A ready-to-serve app; the database must already be migrated (``api.db.migrate``)."""
+def create_app(
+    settings: Settings | None = None,
+    score_provider: ScoreProvider | None = None,
+    precredit_policy: PreCreditPolicy | None = None,
+) -> FastAPI:
+    """A ready-to-serve app; the database must already be migrated (``api.db.migrate``).
+
+    The pre-credit policy defaults to the settings' one; its rules file is validated here, so a bad one stops
+    the service from starting (``RuleSetError`` naming the rule and field).
+    """
     settings = settings or get_settings()
+    precredit_policy = precredit_policy or PreCreditPolicy.from_settings(settings)
     engine = make_engine(settings.resolved_database_url)
 
     @asynccontextmanager
@@ -46,6 +56,7 @@ def create_app(settings: Settings | None = None, score_provider: ScoreProvider |
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.score_provider = score_provider
+    app.state.precredit_policy = precredit_policy
     app.state.key_verifier = KeyVerifier(settings)
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)

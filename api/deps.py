@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -143,6 +144,22 @@ def authorized_enterprise(request: Request, bank: CurrentBank, body: ScoreReques
 
 
 AuthorizedEnterprise = Annotated[Enterprise, Depends(authorized_enterprise)]
+
+
+@dataclass(frozen=True)
+class ScoreAsk:
+    """An authorised score request: the enterprise it names and the body as the bank sent it."""
+
+    enterprise: Enterprise
+    body: ScoreRequest
+
+
+def authorized_score_request(request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession) -> ScoreAsk:
+    """``authorized_enterprise`` with the body kept, so a handler never declares (and validates) the body twice."""
+    return ScoreAsk(authorized_enterprise(request, bank, body, session), body)
+
+
+AuthorizedScoreRequest = Annotated[ScoreAsk, Depends(authorized_score_request)]
 
 
 def bank_of(session: Session, account: Account) -> Bank:

@@ -13,6 +13,7 @@ from features.uscc import check_uscc
 
 Purpose = Literal["pre_credit", "post_loan"]
 Scope = Literal["score", "profile"]
+Decision = Literal["approve", "refer", "decline"]
 
 
 def _valid_uscc(code: str) -> str:
@@ -39,6 +40,9 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     uscc: Uscc
+    requested_amount: float | None = Field(
+        None, gt=0, description="Amount the enterprise asked for (yuan); the suggested limit never exceeds it."
+    )
 
 
 class ReasonOut(BaseModel):
@@ -65,18 +69,70 @@ class ModelOut(BaseModel):
     version: str
 
 
+class PolicyRecordOut(BaseModel):
+    """The record a policy rule cites: its source, kind (list, judicial kind, grade), start, reason and key."""
+
+    source: str
+    kind: str
+    since: date
+    reason: str | None
+    record_key: str
+
+
+class PolicyHitOut(BaseModel):
+    """A policy rule (联合惩戒) that applied, with the record it cites."""
+
+    rule_id: str
+    rule_version: str
+    action: Literal["decline", "refer"]
+    record: PolicyRecordOut
+    text_zh: str
+    text_en: str
+
+
+class MissingDataOut(BaseModel):
+    """What is missing to score the enterprise."""
+
+    code: str
+    text_zh: str
+    text_en: str
+
+
+class PreCreditLimitOut(BaseModel):
+    """预授信额度 in yuan and the figures behind it (docs/scoring.md, limit formula)."""
+
+    amount: int
+    currency: Literal["CNY"] = "CNY"
+    sales_12m: float
+    tax_paid_12m: float
+    sales_base: float
+    tax_base: float
+    pd_factor: float
+    binding: Literal["sales", "tax", "maximum", "requested", "pd", "declined"]
+
+
 class ScoreOut(BaseModel):
-    """预授信评分: PD, score, grade and reasons, as stored and returned to the bank."""
+    """预授信评分: PD, score, grade, reasons, decision and limit, as stored and returned to the bank.
+
+    An unscorable enterprise has null PD, score and grade and lists ``insufficient_data``; scores given before
+    decisions existed have a null decision.
+    """
 
     id: uuid.UUID
     uscc: str
-    probability_of_default: float
-    score: int
-    grade: str
+    probability_of_default: float | None
+    score: int | None
+    grade: str | None
     reasons: ReasonsOut
     model: ModelOut
     profile_as_of: date
     requested_at: datetime
+    decision: Decision | None = Field(None, description="approve, refer (to a loan officer) or decline")
+    pre_credit_limit: PreCreditLimitOut | None = None
+    requested_amount: float | None = None
+    policy_hits: list[PolicyHitOut] = Field(default_factory=list)
+    rule_set_version: str | None = Field(None, description="Version of the policy rules that applied")
+    insufficient_data: list[MissingDataOut] = Field(default_factory=list)
 
 
 class AuthorisationCreate(BaseModel):

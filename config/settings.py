@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+Grade = Literal["A", "B", "C", "D", "E"]
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the documented development default, refused elsewhere
 
 
@@ -55,6 +56,33 @@ class Settings(BaseSettings):
     score_max: float = Field(900.0, description="Highest score reported.")
     authorisation_days_default: int = Field(365, ge=1, description="Default validity of a grant in days.")
     authorisation_days_max: int = Field(365, ge=1, description="Longest validity a grant may have in days.")
+    decision_approve_worst_grade: Grade = Field(
+        "C", description="Worst grade still approved by the model (docs/scoring.md, decision table)."
+    )
+    decision_refer_worst_grade: Grade = Field(
+        "D", description="Worst grade referred to a loan officer; worse grades are declined."
+    )
+    limit_sales_share: float = Field(
+        0.2, gt=0, le=1, description="Pre-credit limit base: this share of 12-month invoiced sales."
+    )
+    limit_tax_multiple: float = Field(
+        8.0, gt=0, description="The base is capped at this multiple of tax paid (VAT + CIT) over 12 months."
+    )
+    limit_pd_ceiling: float = Field(
+        0.10, gt=0, le=1, description="PD at which the limit shrinks to zero: limit × (1 − PD / ceiling)."
+    )
+    limit_rounding: int = Field(10_000, ge=1, description="The limit is rounded down to a multiple of this (yuan).")
+    limit_max: float = Field(3_000_000.0, gt=0, description="Largest pre-credit limit suggested (yuan).")
+    unscorable_min_age_months: float = Field(
+        6.0, ge=0, description="Enterprises registered fewer months than this are unscorable (insufficient data)."
+    )
+    unscorable_min_record_months: int = Field(
+        1, ge=1, description="Unscorable with fewer months than this of both tax and social-insurance records "
+        "in the last 12."
+    )
+    policy_rules_path: Path | None = Field(
+        None, description="Policy rules file (联合惩戒); default: the packaged scoring/rules/policy_v1.json."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -62,6 +90,10 @@ class Settings(BaseSettings):
             raise ValueError("XINYI_SECRET_KEY must be set to a non-default value outside development")
         if self.authorisation_days_default > self.authorisation_days_max:
             raise ValueError("XINYI_AUTHORISATION_DAYS_DEFAULT must not exceed XINYI_AUTHORISATION_DAYS_MAX")
+        if self.decision_approve_worst_grade > self.decision_refer_worst_grade:
+            raise ValueError(
+                "XINYI_DECISION_APPROVE_WORST_GRADE must not be worse than XINYI_DECISION_REFER_WORST_GRADE"
+            )
         return self
 
     @property

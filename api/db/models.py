@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 ROLES = ("operator", "bank", "enterprise", "regulator", "analyst")
 PURPOSES = ("pre_credit", "post_loan")
 OUTCOMES = ("allowed", "denied", "error")
+DECISIONS = ("approve", "refer", "decline")
 
 
 def utcnow() -> datetime:
@@ -148,6 +149,8 @@ class EnterpriseProfile(Base):
     uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
     features: Mapped[dict[str, Any]]
+    policy_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Records in force and revenue evidence as of the same date (``scoring.facts``); null: never computed."""
 
 
 class AuditEvent(Base):
@@ -172,18 +175,29 @@ class AuditEvent(Base):
 
 
 class ScoreResponse(Base):
-    """A pre-credit score given to a bank, kept exactly as returned."""
+    """A pre-credit score given to a bank, kept exactly as returned.
+
+    PD, score and grade are null when the enterprise was unscorable (``insufficient_data`` says why); the
+    decision columns are null on scores given before decisions existed.
+    """
 
     __tablename__ = "score_responses"
+    __table_args__ = (CheckConstraint(_in("decision", DECISIONS), name="ck_score_responses_decision"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    probability_of_default: Mapped[float] = mapped_column(Float)
-    score: Mapped[int] = mapped_column(Integer)
-    grade: Mapped[str] = mapped_column(String(10))
+    probability_of_default: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str | None] = mapped_column(String(10))
     reasons: Mapped[dict[str, Any]]
     model_name: Mapped[str] = mapped_column(String(100))
     model_version: Mapped[str] = mapped_column(String(50))
     profile_as_of: Mapped[date] = mapped_column(Date)
+    requested_amount: Mapped[float | None] = mapped_column(Float)
+    decision: Mapped[str | None] = mapped_column(String(10))
+    pre_credit_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    policy_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    rule_set_version: Mapped[str | None] = mapped_column(String(40))
+    insufficient_data: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

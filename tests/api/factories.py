@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,8 @@ from api.db.models import Account, Authorisation, Bank, Enterprise, EnterprisePr
 from api.security import issue_key
 from config.settings import Settings
 from features.uscc import make_uscc
-from scoring.types import Reason, ScoreResult
+from scoring.facts import PolicyFacts, RevenueEvidence
+from scoring.types import PolicyRecord, Reason, ScoreResult
 
 _serial = itertools.count(1)
 
@@ -94,12 +96,30 @@ def add_authorisation(
     return grant
 
 
+def policy_facts(*records: PolicyRecord, sales_12m: float = 6_000_000.0, tax_paid_12m: float = 180_000.0,
+                 months: int = 12) -> dict[str, Any]:
+    """Stored policy facts: these records in force, and 12 months of tax and 社保 records with this revenue."""
+    return PolicyFacts(records, RevenueEvidence(sales_12m, tax_paid_12m, months, months)).to_json()
+
+
+_CLEAN = object()
+
+
 def add_profile(
-    session: Session, uscc: str, as_of: date, features: Mapping[str, float | None] | None = None
+    session: Session,
+    uscc: str,
+    as_of: date,
+    features: Mapping[str, float | None] | None = None,
+    facts: dict[str, Any] | object | None = _CLEAN,
 ) -> EnterpriseProfile:
-    """A stored profile; default features give a middling fake score."""
-    default = {"tax_paid_12m": 120_000.0, "si_arrears_months": 2.0, "penalties_24m": None}
-    profile = EnterpriseProfile(uscc=uscc, as_of=as_of, features=dict(features or default))
+    """A stored profile; default features give a middling fake score, default facts no records in force.
+
+    ``facts=None`` stores a profile whose policy facts were never computed.
+    """
+    default = {"tax_paid_12m": 120_000.0, "si_arrears_months": 2.0, "penalties_24m": None, "age_months": 48.0}
+    stored = policy_facts() if facts is _CLEAN else facts
+    profile = EnterpriseProfile(uscc=uscc, as_of=as_of, features=dict(features or default),
+                                policy_facts=stored)  # type: ignore[arg-type]
     session.add(profile)
     session.commit()
     return profile

@@ -13,6 +13,9 @@ from api.app import create_app
 from api.db.models import ScoreResponse, utcnow
 from config.settings import Settings
 from features.uscc import check_character
+from scoring.decision import LimitPolicy
+from scoring.policy import RuleSetError
+from scoring.types import PolicyRecord
 from tests.api.factories import (
     FakeScorer,
     Scenario,
@@ -22,6 +25,7 @@ from tests.api.factories import (
     add_key,
     add_profile,
     bearer,
+    policy_facts,
 )
 
 
@@ -48,6 +52,12 @@ def test_authorised_bank_gets_a_score_with_every_field(client: TestClient, scena
     assert lowering["value"] == 2.0
     assert body["reasons"]["raising"][0]["feature"] == "tax_paid_12m"
     assert body["requested_at"]
+    assert body["decision"] == "approve"  # fake grade A, no policy record in force
+    assert body["rule_set_version"] == "policy-v1"
+    assert body["policy_hits"] == [] and body["insufficient_data"] == []
+    limit = LimitPolicy().limit(6_000_000.0, 180_000.0, expected.probability_of_default or 0.0, "approve")
+    assert body["pre_credit_limit"]["amount"] == limit.amount > 0
+    assert body["pre_credit_limit"]["currency"] == "CNY"
     stored = db.scalars(select(ScoreResponse)).one()
     assert str(stored.id) == body["id"]
     assert stored.bank_id == scenario.bank_a.id
@@ -56,7 +66,7 @@ def test_authorised_bank_gets_a_score_with_every_field(client: TestClient, scena
 
 def test_the_latest_profile_is_scored(client: TestClient, scenario: Scenario, db: Session, scorer: FakeScorer) -> None:
     later = scenario.profile_as_of + timedelta(days=30)
-    add_profile(db, scenario.uscc, later, {"tax_paid_12m": 1.0, "si_arrears_months": 0.0})
+    add_profile(db, scenario.uscc, later, {"tax_paid_12m": 1.0, "si_arrears_months": 0.0, "age_months": 50.0})
 
     response = score(client, scenario.bank_a_key, scenario.uscc)
 
@@ -163,3 +173,97 @@ def test_no_model_loaded_is_503(settings: Settings, engine: object, scenario: Sc
 
     assert response.status_code == 503
     assert response.json()["type"].endswith("/service-unavailable")
+
+
+# --- decisions, policy rules and unscorable enterprises --------------------------------------------------
+
+BLACK_LISTED = PolicyRecord("list_entries", "black", date(2025, 11, 3), "拒不履行法定义务", "BL-2025-0042")
+
+
+def test_a_black_listed_enterprise_is_declined_citing_the_record(
+    client: TestClient, scenario: Scenario, db: Session, scorer: FakeScorer
+) -> None:
+    later = scenario.profile_as_of + timedelta(days=1)
+    add_profile(db, scenario.uscc, later, facts=policy_facts(BLACK_LISTED))
+
+    response = score(client, scenario.bank_a_key, scenario.uscc)
+
+    body = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert body["grade"] == "A"  # the model likes it …
+    assert body["decision"] == "decline"  # … the policy does not
+    assert body["pre_credit_limit"]["amount"] == 0 and body["pre_credit_limit"]["binding"] == "declined"
+    (hit,) = body["policy_hits"]
+    assert (hit["rule_id"], hit["rule_version"], hit["action"]) == ("serious_dishonesty_list", "policy-v1", "decline")
+    assert hit["record"] == {"source": "list_entries", "kind": "black", "since": "2025-11-03",
+                             "reason": "拒不履行法定义务", "record_key": "BL-2025-0042"}
+    assert "BL-2025-0042" in hit["text_zh"] and "policy decline" in hit["text_en"]
+    read_back = client.get(f"/v1/scores/{body['id']}", headers=bearer(scenario.bank_a_key))
+    assert read_back.json() == body
+
+
+def test_an_abnormal_list_entry_is_referred(client: TestClient, scenario: Scenario, db: Session) -> None:
+    abnormal = PolicyRecord("list_entries", "abnormal", date(2026, 1, 4), None, "AB-77")
+    add_profile(db, scenario.uscc, scenario.profile_as_of + timedelta(days=1), facts=policy_facts(abnormal))
+
+    body = score(client, scenario.bank_a_key, scenario.uscc).json()  # type: ignore[attr-defined]
+
+    assert body["decision"] == "refer"
+    assert [h["rule_id"] for h in body["policy_hits"]] == ["abnormal_operations_list"]
+
+
+def test_the_requested_amount_caps_the_limit(client: TestClient, scenario: Scenario) -> None:
+    response = client.post("/v1/scores", json={"uscc": scenario.uscc, "requested_amount": 50_000},
+                           headers=bearer(scenario.bank_a_key))
+
+    body = response.json()
+    assert (body["pre_credit_limit"]["amount"], body["pre_credit_limit"]["binding"]) == (50_000, "requested")
+    assert body["requested_amount"] == 50_000
+
+
+def test_a_non_positive_requested_amount_is_422_naming_the_field(client: TestClient, scenario: Scenario) -> None:
+    response = client.post("/v1/scores", json={"uscc": scenario.uscc, "requested_amount": 0},
+                           headers=bearer(scenario.bank_a_key))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "requested_amount"
+
+
+def test_a_young_enterprise_gets_insufficient_data_not_a_guess(
+    client: TestClient, scenario: Scenario, db: Session, scorer: FakeScorer
+) -> None:
+    young = {"tax_paid_12m": 5_000.0, "si_arrears_months": 0.0, "age_months": 3.0}
+    add_profile(db, scenario.uscc, scenario.profile_as_of + timedelta(days=1), young)
+
+    response = score(client, scenario.bank_a_key, scenario.uscc)
+
+    body = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert (body["probability_of_default"], body["score"], body["grade"]) == (None, None, None)
+    assert body["reasons"] == {"lowering": [], "raising": []}
+    assert [m["code"] for m in body["insufficient_data"]] == ["registered_too_recently"]
+    assert body["decision"] == "refer" and body["pre_credit_limit"] is None
+    assert body["rule_set_version"] == "policy-v1"
+    assert scorer.calls == []  # the model was not asked to guess
+    stored = db.scalars(select(ScoreResponse)).one()
+    assert stored.score is None and stored.insufficient_data == body["insufficient_data"]
+
+
+def test_a_profile_without_policy_facts_is_not_assumed_clean(
+    client: TestClient, scenario: Scenario, db: Session
+) -> None:
+    add_profile(db, scenario.uscc, scenario.profile_as_of + timedelta(days=1), facts=None)
+
+    body = score(client, scenario.bank_a_key, scenario.uscc).json()  # type: ignore[attr-defined]
+
+    assert [m["code"] for m in body["insufficient_data"]] == ["policy_facts"]
+    assert body["decision"] == "refer"
+
+
+def test_a_bad_rules_file_stops_the_app_from_starting(settings: Settings, engine: object, tmp_path) -> None:
+    bad = tmp_path / "policy_bad.json"
+    bad.write_text('{"version": "v9", "effective_from": "2026-01-01", "rules": [{"id": "x", "action": "decline", '
+                   '"source": "judicial", "kinds": ["嫌疑人"], "basis": "b", "text_zh": "z", "text_en": "e"}]}',
+                   encoding="utf-8")
+    with pytest.raises(RuleSetError, match="rule 'x', field 'kinds'"):
+        create_app(settings.model_copy(update={"policy_rules_path": bad}), score_provider=FakeScorer())
