@@ -1,4 +1,4 @@
-"""The demo region, end to end: generate → ingest → profiles → train and register → load the service database.
+"""The demo region, end to end: generate → ingest → profiles → train → policy facts → load the service database.
 
 A recipe of small named stages. Each stage writes its output atomically and leaves a stamp; a second run
 reuses every stage whose stamp matches its inputs, and a rebuilt stage forces the ones after it to rebuild.
@@ -28,6 +28,7 @@ from features.synthetic import RegionFiles, generate_region
 from models.artifact import PdModelArtifact, ScorecardScale
 from models.registry import load_model_by_alias, log_and_register
 from models.train import train_pd_model
+from scoring.facts import facts_by_enterprise, load_fact_tables, policy_records, revenue_evidence
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,33 @@ class DemoPipeline:
 
         return self._stage("train and register", stamp, inputs, build)
 
+    def policy_facts(self, ingested: dict, generated: dict) -> dict:
+        """Stage 5: each enterprise's policy records in force and revenue evidence as of extraction."""
+        inputs = {"upstream": ingested, "extracted_on": generated["extracted_on"]}
+
+        def build() -> dict:
+            tables = load_fact_tables(self.root / "ingest")
+            extracted_on = pd.Timestamp(generated["extracted_on"])
+            records = policy_records(tables, extracted_on)
+            evidence = revenue_evidence(tables, extracted_on)
+            out = self.root / "policy"
+            out.mkdir(parents=True, exist_ok=True)
+            for name, frame in (("records", records), ("evidence", evidence.reset_index())):
+                tmp = out / f"{name}.parquet.tmp"
+                frame.to_parquet(tmp, index=False)
+                tmp.replace(out / f"{name}.parquet")
+            restricted = records[
+                ((records["source"] == "list_entries") & (records["kind"] == "black"))
+                | ((records["source"] == "judicial") & (records["kind"] == "失信被执行人"))
+            ]
+            return {
+                "summary": f"{len(records):,} records in force for {records['uscc'].nunique():,} enterprises; "
+                f"{restricted['uscc'].nunique():,} on the black list or 失信被执行人; "
+                f"revenue evidence for {len(evidence):,}",
+            }
+
+        return self._stage("policy facts", self.root / "stamps" / "policy_facts.json", inputs, build)
+
     def _registered(self, version: str | None) -> bool:
         try:
             _, champion = load_model_by_alias(self.settings.resolved_mlflow_uri, self.settings.model_name)
@@ -209,15 +237,20 @@ class DemoPipeline:
         return champion == version
 
     def database(self) -> DemoAccounts:
-        """Stage 5: migrate, load enterprises and serving profiles, create the demo accounts (idempotent)."""
+        """Stage 6: migrate, load enterprises and serving profiles with their policy facts, create demo accounts."""
         url = self.settings.resolved_database_url
         migrate(url)
         engine = make_engine(url)
         try:
             registration = current(load_accepted(self.root / "ingest", "registration"))
             serving = pd.read_parquet(self.root / "profiles" / "serving.parquet")
+            facts = facts_by_enterprise(
+                pd.read_parquet(self.root / "policy" / "records.parquet"),
+                pd.read_parquet(self.root / "policy" / "evidence.parquet").set_index("uscc"),
+                serving["uscc"].astype(str),
+            )
             upsert_enterprises(engine, registration.to_dict("records"))
-            loaded = replace_profiles(engine, serving)
+            loaded = replace_profiles(engine, serving, facts)
             picks = self.demo_enterprises(serving, registration)
             accounts = create_demo_accounts(engine, self.settings, picks)
         finally:
@@ -254,6 +287,7 @@ class DemoPipeline:
             ingested = self.ingest(generated)
             profiled = self.profiles(ingested, generated)
             modelled = self.model(profiled)
+            self.policy_facts(ingested, generated)
             accounts = self.database()
         finally:
             self.report = outer

@@ -55,8 +55,14 @@ def _feature_value(column: str, value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def profile_records(profiles: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``enterprise_profiles``: features as a JSON dict, NaN and infinities as null."""
+def profile_records(
+    profiles: pd.DataFrame, facts: Mapping[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``enterprise_profiles``: features as a JSON dict, NaN and infinities as null.
+
+    ``facts`` are the policy facts by USCC (``scoring.facts.facts_by_enterprise``) computed as of the same date;
+    a profile without them is stored with null facts (never computed, so its score names them as missing).
+    """
     missing = {"uscc", "as_of"} - set(profiles.columns)
     if missing:
         raise ValueError(f"profiles lack columns {sorted(missing)}")
@@ -69,14 +75,17 @@ def profile_records(profiles: pd.DataFrame) -> list[dict[str, Any]]:
             "uscc": uscc,
             "as_of": day,
             "features": {c: _feature_value(c, v) for c, v in zip(feature_columns, row, strict=True)},
+            "policy_facts": None if facts is None else facts.get(uscc),
         }
         for uscc, day, row in zip(usccs, as_of, values, strict=True)
     ]
 
 
-def replace_profiles(engine: Engine, profiles: pd.DataFrame) -> int:
-    """Replace every stored profile whose ``as_of`` appears in ``profiles``, all or nothing."""
-    records = profile_records(profiles)
+def replace_profiles(
+    engine: Engine, profiles: pd.DataFrame, facts: Mapping[str, dict[str, Any]] | None = None
+) -> int:
+    """Replace every stored profile whose ``as_of`` appears in ``profiles`` (with its policy facts), all or nothing."""
+    records = profile_records(profiles, facts)
     days: set[date] = {r["as_of"] for r in records}
     with engine.begin() as connection:
         if days:

@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.db.models import AuditEvent
+from api.db.models import AuditEvent, Bank
 from api.pipeline import DemoPipeline, StageResult, application_dates
 from config.settings import Settings
 from scoring.service import ScoreService
+from tests.api.factories import add_authorisation
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +35,14 @@ def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> No
     outcome = DemoPipeline(settings, report=seen.append).run()
 
     assert [s.name for s in seen] == ["generate region", "ingest", "profiles", "train and register",
-                                      "service database"]
+                                      "policy facts", "service database"]
     assert not any(s.reused for s in seen)
     assert outcome.model_version == "1"
     assert outcome.metrics["auc_oot"] > 0.6
 
     again: list[StageResult] = []
     second = DemoPipeline(settings, report=again.append).run()
-    assert [s.reused for s in again][:4] == [True, True, True, True]
+    assert [s.reused for s in again][:5] == [True, True, True, True, True]
     assert second.model_version == "1"
     assert {a.key for a in second.accounts.accounts} == {a.key for a in outcome.accounts.accounts}
 
@@ -62,12 +63,27 @@ def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> No
     assert body["model"] == {"name": settings.model_name, "version": "1"}
     assert body["profile_as_of"] == "2026-10-31"
     assert body["reasons"]["lowering"] or body["reasons"]["raising"]
+    assert body["decision"] in {"approve", "refer", "decline"} and body["rule_set_version"] == "policy-v1"
+    assert body["pre_credit_limit"]["amount"] >= 0
     assert denied.status_code == 403
     assert denied.headers["content-type"].startswith("application/problem+json")
     assert anonymous.status_code == 401
     with app.state.sessionmaker() as session:
         audited = session.scalar(select(func.count()).select_from(AuditEvent))
     assert audited == 3
+
+    # an enterprise of the region on the black list or a 失信被执行人 is declined, citing its record
+    records = pd.read_parquet(settings.region_dir() / "policy" / "records.parquet")
+    serving = set(pd.read_parquet(settings.region_dir() / "profiles" / "serving.parquet")["uscc"])
+    restricted = records[records["kind"].isin(["black", "失信被执行人"]) & records["uscc"].isin(serving)]
+    listed = restricted.iloc[0]
+    with app.state.sessionmaker() as session:
+        bank_a = session.scalars(select(Bank).where(Bank.code == "DEMO_BANK_A")).one()
+        add_authorisation(session, listed["uscc"], bank_a)
+    with TestClient(app) as client:
+        declined = client.post("/v1/scores", json={"uscc": listed["uscc"]}, headers=headers).json()
+    assert declined["decision"] == "decline"
+    assert listed["record_key"] in {hit["record"]["record_key"] for hit in declined["policy_hits"]}
 
 
 def test_rebuild_flag_rebuilds_every_stage(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from api.app import create_app
 from api.db.models import Account, ApiKey, Authorisation, Bank, Enterprise, EnterpriseProfile
 from api.repository import create_demo_accounts, replace_profiles, upsert_enterprises
 from config.settings import Settings
+from scoring.facts import PolicyFacts, RevenueEvidence
+from scoring.types import PolicyRecord
 from tests.api.factories import FakeScorer, bearer, new_uscc
 
 
@@ -55,6 +57,19 @@ def test_replace_profiles_stores_nan_as_null_and_replaces_the_same_date(engine: 
         (a, date(2026, 3, 31)): {"tax": 2.0, "flag": 0.0},
         (b, date(2025, 12, 31)): {"tax": None, "flag": 1.0},
     }
+
+
+def test_replace_profiles_stores_policy_facts_with_each_profile(engine: Engine, db: Session) -> None:
+    a, b = new_uscc(), new_uscc()
+    upsert_enterprises(engine, [_enterprise(a), _enterprise(b)])
+    black = PolicyRecord("list_entries", "black", date(2025, 6, 1), "拒不履行", "BL-1")
+    facts = {a: PolicyFacts((black,), RevenueEvidence(1e6, 3e4, 12, 12)).to_json()}
+
+    replace_profiles(engine, pd.DataFrame({"uscc": [a, b], "as_of": ["2026-03-31"] * 2, "tax": [1.0, 2.0]}), facts)
+
+    stored = {p.uscc: p.policy_facts for p in db.scalars(select(EnterpriseProfile))}
+    assert PolicyFacts.from_json(stored[a]).records == (black,)  # type: ignore[arg-type]
+    assert stored[b] is None  # no facts given: never computed, not "clean"
 
 
 def test_replace_profiles_is_all_or_nothing(engine: Engine, db: Session) -> None:
