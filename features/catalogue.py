@@ -1,216 +1,108 @@
-"""The profile feature catalogue: every feature's meaning, unit and missing-value rule in one place.
+"""The profile feature catalogue (企业画像指标): every feature declared once, with its meaning and its words.
 
-Models see these names as float columns; scoring turns them into reasons with the labels below, so a loan
-officer and the enterprise read the same words. Missing values are explicit: ``missing_means`` says what NaN
-stands for (no records at all, not yet filed, no utility account), never a silent zero.
+Models see the names as float columns and take monotone constraints from ``higher_is_riskier``; scoring turns
+values into reasons with the templates, so a loan officer and the enterprise read the same words; the docs
+page ``docs/features.md`` is generated from the same declarations (``python -m features.catalogue_doc``).
+
+Conventions every definition follows (``features.profiles`` computes them, ``tests/features`` checks them
+against a slow reference):
+
+- *as of d*: only the version of each record the platform held on d (``features.asof.known_as_of``), and for
+  penalties, court entries and lists only those still in force (``features.asof``: publication periods, repair,
+  removal).
+- *the last n months*: report periods from n − 1 months before d's month up to d's month; *months k–m back*:
+  periods k to m months before d's month.
+- Counts are 0 when there are no records; levels, ratios and amounts are missing (NaN) when their inputs are,
+  and ``missing_means`` says what that stands for.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+CATALOGUE_VERSION = "2"
+"""Bumped whenever a definition changes: snapshots and models record it, so profiles of two versions never mix."""
+
+UNITS = ("months", "count", "people", "days", "ratio", "0/1", "ln(yuan)", "ln(kWh)", "ln(m³)", "code")
+_WHOLE_UNITS = frozenset({"months", "count", "people", "days"})
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One profile feature (企业画像指标): source, words in Chinese and English, unit, missing meaning."""
+    """One profile feature: where it comes from, over which window, what it means, and how to say it."""
 
     name: str
     source: str
+    window: str
+    unit: str
+    higher_is_riskier: bool | None
     label_zh: str
     label_en: str
-    unit: str
     missing_means: str
-    higher_is_riskier: bool | None = None
+    reason_zh: str
+    reason_en: str
+    definition: str
+    actionable: bool = False
+
+    @property
+    def risk_direction(self) -> str:
+        """'higher is riskier', 'lower is riskier' or 'no stated direction' (used in docs and constraints)."""
+        if self.higher_is_riskier is None:
+            return "no stated direction"
+        return "higher is riskier" if self.higher_is_riskier else "lower is riskier"
+
+    def display_zh(self, value: float) -> str:
+        """The value in the words of a Chinese reason: 万元 for amounts, 是/否 for flags, % for ratios."""
+        if self.unit == "0/1":
+            return "是" if value >= 0.5 else "否"
+        if self.unit == "ln(yuan)":
+            yuan = math.expm1(value)
+            return f"{yuan / 1e8:.2f}亿元" if yuan >= 1e8 else f"{yuan / 1e4:.1f}万元"
+        if self.unit in ("ln(kWh)", "ln(m³)"):
+            return f"{math.expm1(value):,.0f}"
+        return self._number(value)
+
+    def display_en(self, value: float) -> str:
+        """The value in the words of an English reason."""
+        if self.unit == "0/1":
+            return "yes" if value >= 0.5 else "no"
+        if self.unit == "ln(yuan)":
+            return f"{math.expm1(value):,.0f} yuan"
+        if self.unit in ("ln(kWh)", "ln(m³)"):
+            return f"{math.expm1(value):,.0f}"
+        return self._number(value)
+
+    def _number(self, value: float) -> str:
+        if self.unit == "ratio":
+            return f"{value:+.0%}" if "change" in self.name or "growth" in self.name else f"{value:.0%}"
+        if self.unit in _WHOLE_UNITS or float(value).is_integer():
+            return f"{value:.0f}"
+        return f"{value:.2f}"
+
+    def reason_texts(self, value: float | None) -> tuple[str, str]:
+        """The Chinese and English reason filled with the enterprise's own value; missing says what it means."""
+        if value is None or math.isnan(value):
+            return f"{self.label_zh}: 无数据", f"{self.label_en}: no data ({self.missing_means})"
+        return (self.reason_zh.format(value=self.display_zh(value)),
+                self.reason_en.format(value=self.display_en(value)))
 
 
-_SPECS = (
-    FeatureSpec(
-        "age_months",
-        "registration",
-        "成立时长",
-        "time since founding",
-        "months",
-        "never: every registered enterprise has a founding date",
-        False,
-    ),
-    FeatureSpec(
-        "registered_capital_log",
-        "registration",
-        "注册资本(对数)",
-        "registered capital (log)",
-        "ln(yuan)",
-        "never",
-        False,
-    ),
-    FeatureSpec(
-        "size_class_code", "registration", "企业规模", "enterprise size class", "0 微 … 3 大", "never", False
-    ),
-    FeatureSpec(
-        "sales_12m_log",
-        "tax",
-        "近12个月开票销售额(对数)",
-        "invoiced sales over 12 months (log)",
-        "ln(yuan)",
-        "no tax filing available in the 12 months before the as-of date",
-        False,
-    ),
-    FeatureSpec(
-        "sales_growth_6m",
-        "tax",
-        "近6个月销售额同比前6个月变化",
-        "sales change, last 6 vs prior 6 months",
-        "ratio",
-        "fewer than 12 months of filings, or no sales in the prior 6 months",
-        False,
-    ),
-    FeatureSpec(
-        "tax_filed_months_12m",
-        "tax",
-        "近12个月按期申报月数",
-        "months with a tax filing in the last 12",
-        "months",
-        "never: 0 when nothing was filed",
-        False,
-    ),
-    FeatureSpec(
-        "tax_overdue_months_12m",
-        "tax",
-        "近12个月欠税月数",
-        "months with overdue tax in the last 12",
-        "months",
-        "never: 0 when nothing was filed",
-        True,
-    ),
-    FeatureSpec(
-        "headcount_latest",
-        "social_insurance",
-        "最近参保人数",
-        "latest insured headcount",
-        "people",
-        "no social-insurance record in the last 3 months",
-        False,
-    ),
-    FeatureSpec(
-        "headcount_change_6m",
-        "social_insurance",
-        "近6个月参保人数变化",
-        "insured headcount change over 6 months",
-        "ratio",
-        "no social-insurance record 6 months earlier",
-        False,
-    ),
-    FeatureSpec(
-        "si_arrears_months_12m",
-        "social_insurance",
-        "近12个月社保欠缴月数",
-        "months of social-insurance arrears in the last 12",
-        "months",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "si_arrears_months_3m",
-        "social_insurance",
-        "近3个月社保欠缴月数",
-        "months of social-insurance arrears in the last 3",
-        "months",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "utility_late_months_3m",
-        "utilities",
-        "近3个月水电气逾期缴费月数",
-        "months with a late utility payment in the last 3",
-        "months",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "utility_late_months_12m",
-        "utilities",
-        "近12个月水电气逾期缴费月数",
-        "months with a late utility payment in the last 12",
-        "months",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "electricity_change_6m",
-        "utilities",
-        "近6个月用电量变化",
-        "electricity use change over 6 months",
-        "ratio",
-        "no electricity account, or no use 6 months earlier",
-        False,
-    ),
-    FeatureSpec(
-        "penalties_active",
-        "admin_records",
-        "公示期内行政处罚次数",
-        "administrative penalties still published",
-        "count",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "penalty_severe_active",
-        "admin_records",
-        "公示期内严重行政处罚",
-        "serious penalty still published",
-        "0/1",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "licences_24m",
-        "admin_records",
-        "近24个月行政许可数",
-        "licences granted in the last 24 months",
-        "count",
-        "never",
-        False,
-    ),
-    FeatureSpec(
-        "dishonest_debtor_active",
-        "judicial",
-        "失信被执行人",
-        "listed as a dishonest judgement debtor",
-        "0/1",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "enforcement_cases_active",
-        "judicial",
-        "在执行被执行案件数",
-        "open enforcement cases as debtor",
-        "count",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "abnormal_list_active",
-        "list_entries",
-        "列入经营异常名录",
-        "on the abnormal-operations list",
-        "0/1",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "black_list_active",
-        "list_entries",
-        "列入严重失信主体名单",
-        "on the serious-dishonesty list",
-        "0/1",
-        "never",
-        True,
-    ),
-    FeatureSpec(
-        "red_list_active", "list_entries", "列入红名单", "on a red list (守信激励)", "0/1", "never", False
-    ),
-)
+def _catalogue() -> dict[str, FeatureSpec]:
+    from features.catalogue_specs import SPECS
 
-FEATURE_SPECS: dict[str, FeatureSpec] = {spec.name: spec for spec in _SPECS}
+    specs: dict[str, FeatureSpec] = {}
+    for spec in SPECS:
+        if spec.name in specs:
+            raise ValueError(f"feature {spec.name!r} is declared twice")
+        if spec.unit not in UNITS:
+            raise ValueError(f"feature {spec.name!r}: unit {spec.unit!r} is not one of {UNITS}")
+        for template in (spec.reason_zh, spec.reason_en):
+            if "{value}" not in template:
+                raise ValueError(f"feature {spec.name!r}: reason template {template!r} lacks {{value}}")
+        specs[spec.name] = spec
+    return specs
+
+
+FEATURE_SPECS: dict[str, FeatureSpec] = _catalogue()
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURE_SPECS)

@@ -1,0 +1,196 @@
+"""Columnar building blocks of the fast profile path: records encoded once, then masks and per-enterprise sums.
+
+A source is encoded once per partition: each row's enterprise becomes an integer (its position in the registry),
+dates become int64 nanoseconds (NaT is the smallest int64, so "NaT ≤ d" is true and "NaT > d" false), report
+periods become month numbers, and rows are ordered by (enterprise, month or event). Every as-of date then costs
+only comparisons and ``np.bincount`` passes, with no string work and no pandas group-by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.schemas import SOURCES_BY_NAME
+
+NAT = np.iinfo(np.int64).min
+DAY_NS = 86_400 * 10**9
+MONTH_DAYS = 30.4375
+Floats = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.int64]
+
+
+def nanoseconds(values: pd.Series) -> Ints:
+    """Dates as int64 nanoseconds; NaT becomes the smallest int64."""
+    return values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def month_numbers(values: pd.Series) -> Ints:
+    """Report periods (first of the month) as year · 12 + month − 1."""
+    stamps = pd.DatetimeIndex(values)
+    return (stamps.year.to_numpy(np.int64) * 12 + stamps.month.to_numpy(np.int64) - 1).astype(np.int64)
+
+
+def month_of(as_of: pd.Timestamp) -> int:
+    """The month number of an as-of date."""
+    return as_of.year * 12 + as_of.month - 1
+
+
+def months_ago(as_of: pd.Timestamp, months: int) -> int:
+    """``as_of − months`` calendar months (pandas ``DateOffset``), in nanoseconds."""
+    return int((as_of - pd.DateOffset(months=months)).value)
+
+
+@dataclass
+class Encoded:
+    """One source's rows for a partition's enterprises: integer enterprise, int64 dates, typed columns."""
+
+    source: str
+    enterprise: Ints
+    columns: dict[str, np.ndarray]
+    enterprises: int
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, source: str, registry: pd.Index, columns: Sequence[str],
+           order_by: str | None = None) -> Encoded:
+        """Encode ``columns`` of ``frame`` ordered by (enterprise, ``order_by`` or the event date); rows of
+        enterprises outside ``registry`` are dropped."""
+        spec = SOURCES_BY_NAME[source]
+        enterprise = registry.get_indexer(pd.Index(frame["uscc"])).astype(np.int64)
+        keep = enterprise >= 0
+        order_column = frame[order_by or spec.event].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        order = np.lexsort((order_column[keep], enterprise[keep]))
+        rows = np.flatnonzero(keep)[order]
+        wanted = dict.fromkeys((spec.event, spec.available, *columns))
+        encoded: dict[str, np.ndarray] = {}
+        for name in wanted:
+            values = frame[name]
+            if pd.api.types.is_datetime64_any_dtype(values.dtype):
+                encoded[name] = nanoseconds(values)[rows]
+            elif pd.api.types.is_float_dtype(values.dtype):
+                encoded[name] = values.to_numpy(dtype=np.float64)[rows]
+            else:
+                encoded[name] = values.to_numpy(dtype=object)[rows]
+        superseded = frame["_superseded_on"] if "_superseded_on" in frame.columns else pd.Series(pd.NaT, frame.index)
+        encoded["_superseded_on"] = nanoseconds(superseded)[rows]
+        if spec.event == "period":
+            encoded["month"] = month_numbers(frame["period"])[rows]
+        return cls(source, enterprise[rows], encoded, len(registry))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def held(self, as_of: pd.Timestamp) -> Mask:
+        """Rows held on ``as_of``: event and availability on or before it, not yet superseded by then."""
+        spec = SOURCES_BY_NAME[self.source]
+        d = as_of.value
+        superseded = self.columns["_superseded_on"]
+        return ((self.columns[spec.event] <= d) & (self.columns[spec.available] <= d)
+                & ((superseded == NAT) | (superseded > d)))
+
+    def in_months(self, mask: Mask, as_of: pd.Timestamp, first: int, last: int) -> Mask:
+        """Of ``mask``, the rows whose period is ``first``…``last`` months before the as-of month (0 = it)."""
+        month = month_of(as_of)
+        m = self.columns["month"]
+        return mask & (m >= month - last) & (m <= month - first)
+
+    def count(self, mask: Mask) -> Floats:
+        """Rows per enterprise."""
+        return np.bincount(self.enterprise[mask], minlength=self.enterprises).astype(np.float64)
+
+    def total(self, values: Floats, mask: Mask) -> Floats:
+        """Sum of ``values`` per enterprise (NaN amounts count as 0)."""
+        weights = np.nan_to_num(values[mask], nan=0.0)
+        return np.bincount(self.enterprise[mask], weights=weights, minlength=self.enterprises).astype(np.float64)
+
+    def any(self, mask: Mask) -> Floats:
+        """1.0 where the enterprise has a row in ``mask``, else 0.0."""
+        return (self.count(mask) > 0).astype(np.float64)
+
+    def last(self, values: np.ndarray, mask: Mask, fill: float | int = np.nan) -> np.ndarray:
+        """Per enterprise, ``values`` of its last row in ``mask`` (rows are ordered by event); ``fill`` if none."""
+        return self._pick(values, mask, fill, last=True)
+
+    def first(self, values: np.ndarray, mask: Mask, fill: float | int = np.nan) -> np.ndarray:
+        """Per enterprise, ``values`` of its first row in ``mask``; ``fill`` if none."""
+        return self._pick(values, mask, fill, last=False)
+
+    def _pick(self, values: np.ndarray, mask: Mask, fill: float | int, *, last: bool) -> np.ndarray:
+        dtype = np.int64 if values.dtype == np.int64 else np.float64
+        out = np.full(self.enterprises, fill, dtype=dtype)
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            who = self.enterprise[rows]
+            edge = np.r_[who[1:] != who[:-1], True] if last else np.r_[True, who[1:] != who[:-1]]
+            chosen = rows[edge]
+            out[self.enterprise[chosen]] = values[chosen]
+        return out
+
+    def maximum(self, values: Floats, mask: Mask) -> Floats:
+        """Largest of ``values`` per enterprise over ``mask``; NaN if none."""
+        out = np.full(self.enterprises, np.nan)
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            who = self.enterprise[rows]
+            starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+            out[who[starts]] = np.maximum.reduceat(values[rows], starts)
+        return out
+
+    def distinct_months(self, mask: Mask) -> Floats:
+        """Distinct report months per enterprise among ``mask`` (rows are ordered by enterprise, month)."""
+        rows = np.flatnonzero(mask)
+        if not rows.size:
+            return np.zeros(self.enterprises)
+        who, month = self.enterprise[rows], self.columns["month"][rows]
+        new = np.r_[True, (who[1:] != who[:-1]) | (month[1:] != month[:-1])]
+        return np.bincount(who[new], minlength=self.enterprises).astype(np.float64)
+
+    def at_month(self, values: Floats, mask: Mask, months: Floats) -> Floats:
+        """Per enterprise, ``values`` of its row in ``mask`` for month ``months[e]`` (NaN month or none: NaN)."""
+        rows = np.flatnonzero(mask)
+        keys = self.enterprise[rows] * 100_000 + self.columns["month"][rows]
+        out = np.full(self.enterprises, np.nan)
+        wanted = np.flatnonzero(~np.isnan(months))
+        if rows.size and wanted.size:
+            targets = wanted * 100_000 + months[wanted].astype(np.int64)
+            at = np.minimum(np.searchsorted(keys, targets), keys.size - 1)
+            found = keys[at] == targets
+            out[wanted[found]] = values[rows[at[found]]]
+        return out
+
+    def variation(self, values: Floats, mask: Mask, min_rows: int = 3) -> Floats:
+        """Population standard deviation / mean per enterprise; NaN below ``min_rows`` rows or mean ≤ 0."""
+        n = self.count(mask)
+        mean = self.total(values, mask) / np.where(n > 0, n, 1.0)
+        centred = values[mask] - mean[self.enterprise[mask]]
+        spread = np.bincount(self.enterprise[mask], weights=centred * centred, minlength=self.enterprises)
+        std = np.sqrt(spread / np.where(n > 0, n, 1.0))
+        return np.where((n >= min_rows) & (mean > 0), std / np.where(mean > 0, mean, 1.0), np.nan)
+
+
+def ratio(numerator: Floats, denominator: Floats) -> Floats:
+    """numerator / denominator where the denominator is positive, NaN elsewhere."""
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, numerator / safe, np.nan)
+
+
+def change(recent: Floats, earlier: Floats, earlier_rows: Floats) -> Floats:
+    """recent / earlier − 1 where the earlier window has rows and a positive sum, NaN elsewhere."""
+    return np.where(earlier_rows > 0, ratio(recent, earlier) - 1.0, np.nan)
+
+
+def log_total(total: Floats, rows: Floats) -> Floats:
+    """ln(1 + total) where there are rows, NaN where there are none."""
+    return np.where(rows > 0, np.log1p(np.maximum(total, 0.0)), np.nan)
+
+
+def months_since(as_of: pd.Timestamp, dates_ns: Ints) -> Floats:
+    """Whole days from each date (int64 ns, NAT for none) to ``as_of``, over 30.4375; NaN where NAT."""
+    known = dates_ns != NAT
+    days = (as_of.value - np.where(known, dates_ns, as_of.value)) // DAY_NS
+    return np.where(known, days / MONTH_DAYS, np.nan)
