@@ -1,66 +1,114 @@
-"""One code path, two engines: the same per-partition pandas function on one machine or on a Dask cluster.
+"""One code path, two engines: the same per-partition pandas function in this process, in a process pool, or
+on a Dask cluster.
 
 Enterprises are split into partitions by a stable hash of their USCC; every profile feature reads only one
-enterprise's own records, so a partition's profiles do not depend on any other partition. ``LocalEngine``
-runs the partitions in turn (memory bounded by one partition); ``DaskEngine`` sends them to a Dask scheduler.
-Both return the same frame, sorted by (as_of, uscc).
+enterprise's own records, so a partition's profiles do not depend on any other partition. ``LocalEngine`` runs
+partitions in turn (``workers=1``) or in a pool of worker processes, each holding one partition at a time, so
+memory is bounded by ``workers`` partitions; ``DaskEngine`` sends the same function to a Dask scheduler. Both
+return the same frame, sorted by (as_of, uscc).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from features.profiles import SourceTables, build_profiles
+from features.profiles import SourceTables, build_profiles, profiles_for_pairs
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
-def partition_of(uscc: pd.Series, partitions: int) -> np.ndarray:
+def partition_of(uscc: pd.Series | npt.NDArray[Any], partitions: int) -> npt.NDArray[np.int64]:
     """The partition of each USCC: a hash that is the same in every process and on every machine."""
-    hashed = pd.util.hash_pandas_object(uscc.astype(str), index=False).to_numpy()
+    values = np.asarray(uscc, dtype=object).astype(str).astype(object)
+    hashed = pd.util.hash_array(values, categorize=False)
     return (hashed % np.uint64(partitions)).astype(np.int64)
 
 
 def split_tables(tables: SourceTables, partitions: int) -> list[SourceTables]:
     """Cut every source into ``partitions`` pieces by USCC, so each piece holds whole enterprises."""
     pieces: list[dict[str, pd.DataFrame]] = [{} for _ in range(partitions)]
-    for f in fields(tables):
-        frame: pd.DataFrame = getattr(tables, f.name)
+    for name, frame in tables.frames().items():
         part = partition_of(frame["uscc"], partitions)
         for k, piece in enumerate(pieces):
-            piece[f.name] = frame[part == k]
+            piece[name] = frame[part == k]
     return [SourceTables(**piece) for piece in pieces]
 
 
 def profiles_for_partition(tables: SourceTables, as_of_dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
-    """The per-partition function both engines run: profiles of this partition's enterprises."""
+    """The per-partition function every engine runs: profiles of this partition's open enterprises."""
     return build_profiles(tables, as_of_dates)
 
 
-def _ordered(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
+def ordered(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Partition results stacked and sorted by (as_of, uscc), the order every engine returns."""
+    kept = [f for f in frames if len(f)]
+    if not kept:
         return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True).sort_values(["as_of", "uscc"], ignore_index=True)
+    return pd.concat(kept, ignore_index=True).sort_values(["as_of", "uscc"], ignore_index=True)
 
 
 class ProfileEngine(Protocol):
-    """Runs :func:`profiles_for_partition` over partitions and gathers the result."""
+    """Runs a function over partitions somewhere and gathers the results in input order."""
 
-    def build(self, tables: SourceTables, as_of_dates: Sequence[pd.Timestamp]) -> pd.DataFrame: ...
+    @property
+    def partitions(self) -> int: ...
+
+    def map(self, function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]: ...
+
+
+def build(engine: ProfileEngine, tables: SourceTables, as_of_dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
+    """Profiles of every open enterprise at each date, computed partition by partition on ``engine``."""
+    dates = [pd.Timestamp(d) for d in as_of_dates]
+    pieces = split_tables(tables, engine.partitions)
+    return ordered(engine.map(_Dates(dates), pieces))
+
+
+def build_pairs(engine: ProfileEngine, tables: SourceTables, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Profiles for (uscc, as_of) pairs, each partition receiving the pairs of its own enterprises."""
+    pieces = split_tables(tables, engine.partitions)
+    owner = partition_of(pairs["uscc"], engine.partitions)
+    work = [(piece, pairs[owner == k]) for k, piece in enumerate(pieces)]
+    return ordered(engine.map(_pairs_task, work))
+
+
+@dataclass(frozen=True)
+class _Dates:
+    """A picklable ``profiles_for_partition`` bound to its dates (process pools and Dask ship it)."""
+
+    dates: list[pd.Timestamp]
+
+    def __call__(self, tables: SourceTables) -> pd.DataFrame:
+        return profiles_for_partition(tables, self.dates)
+
+
+def _pairs_task(work: tuple[SourceTables, pd.DataFrame]) -> pd.DataFrame:
+    return profiles_for_pairs(*work)
 
 
 @dataclass(frozen=True)
 class LocalEngine:
-    """Partitions one after another in this process."""
+    """Partitions in this process (``workers=1``) or in a pool of ``workers`` processes."""
 
     partitions: int = 8
+    workers: int = 1
+
+    def map(self, function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        if self.workers <= 1 or len(items) <= 1:
+            return [function(item) for item in items]
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            return list(pool.map(function, items))
 
     def build(self, tables: SourceTables, as_of_dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
-        return _ordered([profiles_for_partition(p, as_of_dates) for p in split_tables(tables, self.partitions)])
+        """Profiles of every open enterprise at each date (see :func:`build`)."""
+        return build(self, tables, as_of_dates)
 
 
 @dataclass(frozen=True)
@@ -70,22 +118,24 @@ class DaskEngine:
     scheduler: Any
     partitions: int = 8
 
-    def build(self, tables: SourceTables, as_of_dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
+    def map(self, function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
         from distributed import Client
 
         client = self.scheduler if isinstance(self.scheduler, Client) else Client(self.scheduler)
         try:
-            dates = list(as_of_dates)
-            futures = [client.submit(profiles_for_partition, piece, dates, pure=False)
-                       for piece in split_tables(tables, self.partitions)]
-            return _ordered(client.gather(futures))
+            futures = [client.submit(function, item, pure=False) for item in items]
+            return list(client.gather(futures))
         finally:
             if client is not self.scheduler:
                 client.close()
 
+    def build(self, tables: SourceTables, as_of_dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
+        """Profiles of every open enterprise at each date (see :func:`build`)."""
+        return build(self, tables, as_of_dates)
 
-def engine_for(scheduler_address: str | None, partitions: int) -> ProfileEngine:
+
+def engine_for(scheduler_address: str | None, partitions: int, workers: int = 1) -> LocalEngine | DaskEngine:
     """The engine the settings ask for: Dask when a scheduler address is set, local otherwise."""
     if scheduler_address:
         return DaskEngine(scheduler_address, partitions)
-    return LocalEngine(partitions)
+    return LocalEngine(partitions, workers)

@@ -101,7 +101,7 @@ class EncodedRegion:
         if wanted is not None:
             rows = np.intersect1d(rows, wanted)
         frame = pd.DataFrame({name: values[name][rows] for name in FEATURE_NAMES}, dtype=np.float64)
-        frame.insert(0, "as_of", pd.Timestamp(as_of))
+        frame.insert(0, "as_of", pd.Timestamp(as_of).as_unit("ns"))
         frame.insert(0, "uscc", self.registry.to_numpy()[rows])
         return frame
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.engines import DaskEngine, LocalEngine, engine_for, partition_of, split_tables
+from features.engines import DaskEngine, LocalEngine, build_pairs, engine_for, partition_of, split_tables
 from features.ingest import ingest_region
-from features.profiles import SourceTables, build_profiles
+from features.profiles import SourceTables, build_profiles, profiles_for_pairs
 from features.synthetic import generate_region
 
 DATES = [pd.Timestamp("2024-06-30"), pd.Timestamp("2025-06-30")]
@@ -44,6 +44,20 @@ def test_local_engine_equals_the_whole_table(tables: SourceTables, whole: pd.Dat
     pd.testing.assert_frame_equal(LocalEngine(partitions=3).build(tables, DATES), whole)
 
 
+def test_a_process_pool_gives_the_same_profiles(tables: SourceTables, whole: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(LocalEngine(partitions=4, workers=2).build(tables, DATES), whole)
+
+
+def test_pairs_on_partitions_equal_pairs_on_the_whole_table(tables: SourceTables, whole: pd.DataFrame) -> None:
+    sample = whole.sample(150, random_state=3)[["uscc", "as_of"]]
+    pairs = pd.concat([sample, pd.DataFrame({"uscc": ["91440300MA5NOTREG1"], "as_of": [DATES[0]]})])
+    got = build_pairs(LocalEngine(partitions=5, workers=2), tables, pairs)
+    assert len(got) == 150  # the unregistered code gives no row
+    pd.testing.assert_frame_equal(got, profiles_for_pairs(tables, pairs))
+    expected = whole.merge(sample, on=["uscc", "as_of"]).sort_values(["as_of", "uscc"], ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected)
+
+
 @pytest.mark.slow
 def test_dask_engine_on_a_local_cluster_equals_the_whole_table(tables: SourceTables, whole: pd.DataFrame) -> None:
     from distributed import Client, LocalCluster
@@ -51,10 +65,13 @@ def test_dask_engine_on_a_local_cluster_equals_the_whole_table(tables: SourceTab
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         got = DaskEngine(client, partitions=4).build(tables, DATES)
+        pairs = whole.sample(100, random_state=1)[["uscc", "as_of"]]
+        got_pairs = build_pairs(DaskEngine(client, partitions=3), tables, pairs)
     pd.testing.assert_frame_equal(got, whole)
+    pd.testing.assert_frame_equal(got_pairs, build_pairs(LocalEngine(partitions=1), tables, pairs))
 
 
 def test_engine_for_follows_the_settings() -> None:
-    assert isinstance(engine_for(None, 4), LocalEngine)
+    assert engine_for(None, 4, workers=3) == LocalEngine(4, 3)
     dask = engine_for("tcp://127.0.0.1:8786", 4)
     assert isinstance(dask, DaskEngine) and dask.scheduler == "tcp://127.0.0.1:8786"

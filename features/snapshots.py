@@ -1,0 +1,177 @@
+"""Profile snapshots: Parquet, one folder per catalogue version and as-of date, written atomically.
+
+Building one: the accepted tables are cut by USCC hash into partition folders on disk, streaming a batch at a
+time (``partition_accepted``), so no process ever holds a whole source; each partition is then profiled by the
+engine (``features.engines``: in turn, in a process pool or on Dask) and written as one part file. The parts
+and a manifest are assembled in a staging folder that is renamed into place only when every part succeeded, so
+a failed build leaves the previous snapshot as it was. Layout::
+
+    <root>/catalogue=<version>/as_of=<YYYY-MM-DD>/part-00000.parquet …  _manifest.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
+from features.engines import ProfileEngine, partition_of
+from features.profiles import SOURCES, SourceTables, build_profiles
+
+MANIFEST = "_manifest.json"
+_BATCH_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A complete snapshot on disk: where it is, what it holds."""
+
+    path: Path
+    as_of: pd.Timestamp
+    catalogue_version: str
+    rows: int
+    created_at: str
+    inputs: str
+
+    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The profiles: uscc, as_of and the catalogue's features (or ``columns``), sorted by uscc."""
+        frame = pd.read_parquet(self.path, columns=list(columns) if columns else None)
+        return frame.sort_values("uscc", ignore_index=True) if "uscc" in frame.columns else frame
+
+
+def snapshot_dir(root: Path, as_of: pd.Timestamp, catalogue_version: str = CATALOGUE_VERSION) -> Path:
+    """Where the snapshot of ``as_of`` under a catalogue version lives."""
+    return Path(root) / f"catalogue={catalogue_version}" / f"as_of={pd.Timestamp(as_of).date().isoformat()}"
+
+
+def accepted_path(ingest_dir: Path, source: str) -> Path:
+    """The accepted table of ``source`` (a Parquet file or a folder of parts)."""
+    return Path(ingest_dir) / "accepted" / f"{source}.parquet"
+
+
+def inputs_fingerprint(ingest_dir: Path) -> str:
+    """A short digest of the ingest run the snapshot was built from (its summary report)."""
+    summary = Path(ingest_dir) / "reports" / "summary.json"
+    return hashlib.sha256(summary.read_bytes()).hexdigest()[:16] if summary.exists() else "unknown"
+
+
+def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
+                       batch_rows: int = _BATCH_ROWS) -> list[Path]:
+    """Cut every accepted table into ``partitions`` folders by USCC hash, one batch in memory at a time."""
+    folders = [Path(work_dir) / f"partition={k:05d}" for k in range(partitions)]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    for source in SOURCES:
+        dataset = ds.dataset(accepted_path(ingest_dir, source), format="parquet")
+        writers: dict[int, pq.ParquetWriter] = {}
+        try:
+            for batch in dataset.to_batches(batch_size=batch_rows):
+                table = pa.Table.from_batches([batch])
+                owner = partition_of(table.column("uscc").to_numpy(zero_copy_only=False), partitions)
+                for k in range(partitions):
+                    piece = table.filter(pa.array(owner == k))
+                    if piece.num_rows:
+                        if k not in writers:
+                            writers[k] = pq.ParquetWriter(folders[k] / f"{source}.parquet", dataset.schema)
+                        writers[k].write_table(piece)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        for k, folder in enumerate(folders):
+            if k not in writers:  # an empty table keeps the schema, so every partition has every source
+                pq.write_table(dataset.schema.empty_table(), folder / f"{source}.parquet")
+    return folders
+
+
+@dataclass(frozen=True)
+class _PartitionJob:
+    """Profile one partition folder at the as-of dates and write its part file (picklable for pools and Dask)."""
+
+    dates: list[pd.Timestamp]
+    out_dir: Path
+
+    def __call__(self, folder: Path) -> int:
+        tables = _read_partition(folder)
+        frame = build_profiles(tables, self.dates)
+        frame.to_parquet(self.out_dir / f"part-{folder.name.split('=')[1]}.parquet", index=False)
+        return len(frame)
+
+
+def _read_partition(folder: Path) -> SourceTables:
+    return SourceTables(**{s: pd.read_parquet(folder / f"{s}.parquet") for s in SOURCES})
+
+
+def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: ProfileEngine,
+                   *, batch_rows: int = _BATCH_ROWS) -> Snapshot:
+    """Build the snapshot of ``as_of`` from ``ingest_dir`` on ``engine`` and put it in place atomically."""
+    as_of = pd.Timestamp(as_of)
+    target = snapshot_dir(root, as_of)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    staging = target.parent / f".staging-{target.name}-{token}"
+    work = target.parent / f".partitions-{token}"
+    try:
+        staging.mkdir()
+        folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows)
+        rows = sum(engine.map(_PartitionJob([as_of], staging), folders))
+        snapshot = Snapshot(target, as_of, CATALOGUE_VERSION, rows, datetime.now(UTC).isoformat(timespec="seconds"),
+                            inputs_fingerprint(ingest_dir))
+        _write_manifest(staging, snapshot)
+        _swap(staging, target)
+        return snapshot
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_manifest(folder: Path, snapshot: Snapshot) -> None:
+    payload: dict[str, Any] = {
+        "as_of": snapshot.as_of.date().isoformat(), "catalogue_version": snapshot.catalogue_version,
+        "rows": snapshot.rows, "created_at": snapshot.created_at, "inputs": snapshot.inputs,
+        "features": list(FEATURE_NAMES),
+    }
+    (folder / MANIFEST).write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Put ``staging`` where ``target`` is; an older ``target`` is moved aside first and then removed."""
+    retired = target.parent / f".retired-{target.name}-{uuid.uuid4().hex[:12]}"
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def read_manifest(folder: Path) -> Snapshot | None:
+    """The snapshot in ``folder`` if it is complete (its manifest was written last), else None."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return None
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    return Snapshot(Path(folder), pd.Timestamp(meta["as_of"]), meta["catalogue_version"], int(meta["rows"]),
+                    meta["created_at"], meta["inputs"])
+
+
+def list_snapshots(root: Path, catalogue_version: str = CATALOGUE_VERSION) -> list[Snapshot]:
+    """Every complete snapshot of a catalogue version, oldest as-of date first."""
+    base = Path(root) / f"catalogue={catalogue_version}"
+    found = [read_manifest(folder) for folder in sorted(base.glob("as_of=*"))] if base.exists() else []
+    return [s for s in found if s is not None]
+
+
+def latest_snapshot(root: Path, catalogue_version: str = CATALOGUE_VERSION) -> Snapshot | None:
+    """The complete snapshot with the newest as-of date, or None."""
+    snapshots = list_snapshots(root, catalogue_version)
+    return snapshots[-1] if snapshots else None

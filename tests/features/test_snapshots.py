@@ -1,0 +1,74 @@
+"""Profile snapshots: the same profiles as the in-memory path, complete or absent, never half-replaced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features import snapshots
+from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
+from features.engines import LocalEngine
+from features.ingest import ingest_region
+from features.profiles import SOURCES, SourceTables, profile_as_of
+from features.snapshots import latest_snapshot, list_snapshots, partition_accepted, snapshot_dir, write_snapshot
+from features.synthetic import generate_region
+
+AS_OF = pd.Timestamp("2025-06-30")
+
+
+@pytest.fixture(scope="module")
+def ingest_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("region")
+    files = generate_region(root / "demo", n_enterprises=300, seed=5)
+    ingest_region(files.raw_dir, root / "ingest")
+    return root / "ingest"
+
+
+def test_partitioning_on_disk_keeps_every_row_once(ingest_dir: Path, tmp_path: Path) -> None:
+    folders = partition_accepted(ingest_dir, tmp_path, partitions=3, batch_rows=500)
+    for source in SOURCES:
+        whole = pd.read_parquet(ingest_dir / "accepted" / f"{source}.parquet")
+        parts = [pd.read_parquet(folder / f"{source}.parquet") for folder in folders]
+        assert sum(len(p) for p in parts) == len(whole)
+        owners = [set(p["uscc"]) for p in parts]
+        assert sum(len(o) for o in owners) == len(set().union(*owners))
+
+
+def test_snapshot_equals_the_in_memory_profiles(ingest_dir: Path, tmp_path: Path) -> None:
+    snap = write_snapshot(ingest_dir, tmp_path, AS_OF, LocalEngine(partitions=3, workers=2), batch_rows=700)
+    assert snap.path == snapshot_dir(tmp_path, AS_OF) and snap.catalogue_version == CATALOGUE_VERSION
+    expected = profile_as_of(SourceTables.from_accepted(ingest_dir), AS_OF).sort_values("uscc", ignore_index=True)
+    got = snap.read()
+    assert list(got.columns) == ["uscc", "as_of", *FEATURE_NAMES] and snap.rows == len(expected)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    manifest = json.loads((snap.path / snapshots.MANIFEST).read_text())
+    assert manifest["as_of"] == "2025-06-30" and manifest["features"] == list(FEATURE_NAMES)
+
+
+def test_a_failed_build_leaves_the_previous_snapshot(ingest_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    first = write_snapshot(ingest_dir, tmp_path, AS_OF, LocalEngine(partitions=2))
+    before = first.read()
+
+    def broken(tables: SourceTables, dates: list[pd.Timestamp]) -> pd.DataFrame:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(snapshots, "build_profiles", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_snapshot(ingest_dir, tmp_path, AS_OF, LocalEngine(partitions=2))
+    assert [s.path for s in list_snapshots(tmp_path)] == [first.path]
+    pd.testing.assert_frame_equal(latest_snapshot(tmp_path).read(), before)  # type: ignore[union-attr]
+    assert [p.name for p in first.path.parent.iterdir()] == [first.path.name]  # no staging left behind
+
+
+def test_latest_is_the_newest_complete_snapshot(ingest_dir: Path, tmp_path: Path) -> None:
+    write_snapshot(ingest_dir, tmp_path, AS_OF, LocalEngine(partitions=2))
+    newer = write_snapshot(ingest_dir, tmp_path, pd.Timestamp("2025-09-30"), LocalEngine(partitions=2))
+    incomplete = snapshot_dir(tmp_path, pd.Timestamp("2025-12-31"))
+    incomplete.mkdir()
+    (incomplete / "part-00000.parquet").write_bytes(b"")  # parts without a manifest: not a snapshot
+    assert latest_snapshot(tmp_path) == newer
+    assert [s.as_of for s in list_snapshots(tmp_path)] == [AS_OF, pd.Timestamp("2025-09-30")]
