@@ -17,6 +17,8 @@ import pandas as pd
 
 from features.schemas import SOURCES_BY_NAME
 
+ENTERPRISE = "_enterprise"
+"""Column of partition files: the row's enterprise as its position in the partition's registry."""
 NAT = np.iinfo(np.int64).min
 DAY_NS = 86_400 * 10**9
 MONTH_DAYS = 30.4375
@@ -28,6 +30,24 @@ Ints = npt.NDArray[np.int64]
 def nanoseconds(values: pd.Series) -> Ints:
     """Dates as int64 nanoseconds; NaT becomes the smallest int64."""
     return values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def text(values: pd.Series) -> np.ndarray:
+    """Codes and names as a fixed-width unicode array ("" for missing), so comparisons run in C, not per object."""
+    names: Sequence[object]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, names = values.cat.codes.to_numpy(), list(values.cat.categories)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        names = list(uniques)
+    table = np.array([*(str(n) for n in names), ""])
+    return table[np.where(codes < 0, len(names), codes)]
+
+
+def lookup(values: np.ndarray, table: dict[str, float]) -> Floats:
+    """Each value's number in ``table`` (NaN when absent), looked up once per distinct value."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([table.get(str(v), np.nan) for v in distinct], dtype=np.float64)[inverse]
 
 
 def month_numbers(values: pd.Series) -> Ints:
@@ -59,9 +79,13 @@ class Encoded:
     def of(cls, frame: pd.DataFrame, source: str, registry: pd.Index, columns: Sequence[str],
            order_by: str | None = None) -> Encoded:
         """Encode ``columns`` of ``frame`` ordered by (enterprise, ``order_by`` or the event date); rows of
-        enterprises outside ``registry`` are dropped."""
+        enterprises outside ``registry`` are dropped. A partition's ``_enterprise`` column (position in the
+        registry, written by ``features.snapshots.partition_accepted``) spares the USCC look-up."""
         spec = SOURCES_BY_NAME[source]
-        enterprise = registry.get_indexer(pd.Index(frame["uscc"])).astype(np.int64)
+        if ENTERPRISE in frame.columns:
+            enterprise = frame[ENTERPRISE].to_numpy(dtype=np.int64)
+        else:
+            enterprise = registry.get_indexer(pd.Index(frame["uscc"])).astype(np.int64)
         keep = enterprise >= 0
         order_column = frame[order_by or spec.event].to_numpy(dtype="datetime64[ns]").view(np.int64)
         order = np.lexsort((order_column[keep], enterprise[keep]))
@@ -75,7 +99,7 @@ class Encoded:
             elif pd.api.types.is_float_dtype(values.dtype):
                 encoded[name] = values.to_numpy(dtype=np.float64)[rows]
             else:
-                encoded[name] = values.to_numpy(dtype=object)[rows]
+                encoded[name] = text(values)[rows]
         superseded = frame["_superseded_on"] if "_superseded_on" in frame.columns else pd.Series(pd.NaT, frame.index)
         encoded["_superseded_on"] = nanoseconds(superseded)[rows]
         if spec.event == "period":

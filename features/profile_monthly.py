@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.profile_columns import Encoded, Floats, change, log_total, month_of, ratio
+from features.profile_columns import Encoded, Floats, change, log_total, lookup, month_of, ratio
 from features.schemas import TAX_CREDIT_GRADES
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -33,7 +33,7 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
         periods = pd.to_datetime(c["period"].view("datetime64[ns]"))
         c["deadline"] = ((periods + pd.DateOffset(months=1)) + pd.Timedelta(days=14)).to_numpy().view(np.int64)
     elif source == "tax_credit_grade":
-        c["grade_code"] = np.array([GRADE_CODE.get(g, np.nan) for g in c["grade"]], dtype=np.float64)
+        c["grade_code"] = lookup(c["grade"], GRADE_CODE)
         c["grade_year"] = pd.DatetimeIndex(c["year"].view("datetime64[ns]")).year.to_numpy(np.float64)
     elif source == "utilities_monthly":
         for kind in ("electricity", "water", "gas"):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from features.asof import PUBLICATION_MONTHS
-from features.profile_columns import DAY_NS, MONTH_DAYS, NAT, Encoded, Floats, Mask, months_ago, months_since
-from features.schemas import ENTERPRISE_TYPES
+from features.profile_columns import DAY_NS, MONTH_DAYS, NAT, Encoded, Floats, Mask, lookup, months_ago, months_since
+from features.schemas import ENTERPRISE_TYPES, INDUSTRY_SECTIONS
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "registration": ("uscc", "founded_on", "industry", "region_code", "registered_capital", "enterprise_type",
@@ -23,34 +23,34 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 SIZE_CLASS_CODE = {"微": 0.0, "小": 1.0, "中": 2.0, "大": 3.0}
 _TYPE_CODE = {name: float(code) for code, name in enumerate(ENTERPRISE_TYPES)}
+_SECTION = {f"{s}{d:02d}": float(ord(s) - ord("A") + 1) for s, (lo, hi) in INDUSTRY_SECTIONS.items()
+            for d in range(lo, hi + 1)}
+_DIVISION = {code: float(code[1:]) for code in _SECTION}
+_PROVINCE = {f"{p:02d}": float(p) for p in range(100)}
+_PUBLICATION = {severity: float(months) for severity, months in PUBLICATION_MONTHS.items()}
 _OPEN = {"judicial": "removed_on", "list_entries": "exited_on"}
-
-
-def _codes(values: np.ndarray, table: dict[str, float]) -> Floats:
-    return np.array([table.get(v, np.nan) for v in values], dtype=np.float64)
 
 
 def prepare(source: str, encoded: Encoded) -> Encoded:
     """Derived columns computed once per partition rather than once per as-of date."""
     c = encoded.columns
     if source == "registration":
-        industry = c["industry"].astype(str)
-        c["industry_section"] = np.array([ord(v[0]) - ord("A") + 1 if v else np.nan for v in industry], float)
-        c["industry_division"] = np.array([float(v[1:3]) if v[1:3].isdigit() else np.nan for v in industry])
-        c["province"] = np.array([float(v[:2]) if v[:2].isdigit() else np.nan for v in c["region_code"].astype(str)])
-        c["size_code"] = _codes(c["size_class"], SIZE_CLASS_CODE)
-        c["type_code"] = _codes(c["enterprise_type"], _TYPE_CODE)
+        c["industry_section"] = lookup(c["industry"], _SECTION)
+        c["industry_division"] = lookup(c["industry"], _DIVISION)
+        c["province"] = lookup(np.char.ljust(c["region_code"], 2).astype("<U2"), _PROVINCE)
+        c["size_code"] = lookup(c["size_class"], SIZE_CLASS_CODE)
+        c["type_code"] = lookup(c["enterprise_type"], _TYPE_CODE)
         c["closing"] = np.isin(c["status"], ["注销", "吊销"])
     elif source == "admin_records":
         severity = c["severity"]
-        months = np.array([PUBLICATION_MONTHS.get(s, PUBLICATION_MONTHS["一般"]) for s in severity], np.int64)
+        months = np.nan_to_num(lookup(severity, _PUBLICATION), nan=PUBLICATION_MONTHS["一般"]).astype(np.int64)
         start = np.where(c["published_on"] == NAT, c["decision_date"], c["published_on"])
         c["publication_ends"] = start + (months * int(MONTH_DAYS * DAY_NS)).astype(np.int64)
         c["is_penalty"] = c["kind"] == "处罚"
         c["severity_minor"] = severity == "轻微"
         c["severity_severe"] = severity == "严重"
         status = c["status"]
-        c["status_effective"] = pd.isna(status) | (status == "有效")
+        c["status_effective"] = (status == "") | (status == "有效")
         c["status_repaired"] = status == "已修复"
     return encoded
 

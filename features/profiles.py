@@ -20,7 +20,7 @@ from features import profile_monthly as monthly
 from features import profile_records as records
 from features.asof import PUBLICATION_MONTHS
 from features.catalogue import FEATURE_NAMES
-from features.profile_columns import Encoded, Floats
+from features.profile_columns import ENTERPRISE, Encoded, Floats
 
 SOURCES = (
     "registration",
@@ -67,11 +67,21 @@ _PREPARE: dict[str, Callable[[str, Encoded], Encoded]] = {
     **dict.fromkeys(monthly.COLUMNS, monthly.prepare), **dict.fromkeys(records.COLUMNS, records.prepare)}
 
 
+def _registry(registration: pd.DataFrame) -> pd.Index:
+    """The partition's enterprises in order: by ``_enterprise`` when a partition file carries it."""
+    if ENTERPRISE not in registration.columns:
+        return pd.Index(pd.unique(registration["uscc"].to_numpy(dtype=object)))
+    position = registration[ENTERPRISE].to_numpy(dtype=np.int64)
+    names = np.empty(int(position.max()) + 1 if len(position) else 0, dtype=object)
+    names[position] = registration["uscc"].to_numpy(dtype=object)
+    return pd.Index(names)
+
+
 class EncodedRegion:
     """Every source of a partition encoded once against its registry (the USCCs of its registrations)."""
 
     def __init__(self, tables: SourceTables) -> None:
-        self.registry = pd.Index(pd.unique(tables.registration["uscc"].to_numpy(dtype=object)))
+        self.registry = _registry(tables.registration)
         self.sources = {
             name: _PREPARE[name](name, Encoded.of(frame, name, self.registry, _COLUMNS[name],
                                                   monthly.ORDER_BY.get(name)))

@@ -21,13 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import ProfileEngine, partition_of
+from features.profile_columns import ENTERPRISE
 from features.profiles import SOURCES, SourceTables, build_profiles
 
 MANIFEST = "_manifest.json"
@@ -69,30 +72,63 @@ def inputs_fingerprint(ingest_dir: Path) -> str:
 
 def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
                        batch_rows: int = _BATCH_ROWS) -> list[Path]:
-    """Cut every accepted table into ``partitions`` folders by USCC hash, one batch in memory at a time."""
+    """Cut every accepted table into ``partitions`` folders by USCC hash, one batch in memory at a time.
+
+    The USCC strings are hashed once, on the registry; every other row finds its enterprise with one Arrow
+    look-up and carries it as ``_enterprise`` (its position in its partition's registry) instead of the USCC,
+    and text columns are dictionary-encoded, so a partition reads back as numbers and small codes.
+    """
     folders = [Path(work_dir) / f"partition={k:05d}" for k in range(partitions)]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
+    registry = pc.unique(ds.dataset(accepted_path(ingest_dir, "registration"), format="parquet")
+                         .to_table(columns=["uscc"]).column("uscc"))
+    owner = partition_of(registry.to_numpy(zero_copy_only=False), partitions)
+    local = np.zeros(len(owner), dtype=np.int32)
+    for k in range(partitions):
+        mine = owner == k
+        local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
     for source in SOURCES:
-        dataset = ds.dataset(accepted_path(ingest_dir, source), format="parquet")
-        writers: dict[int, pq.ParquetWriter] = {}
-        try:
-            for batch in dataset.to_batches(batch_size=batch_rows):
-                table = pa.Table.from_batches([batch])
-                owner = partition_of(table.column("uscc").to_numpy(zero_copy_only=False), partitions)
-                for k in range(partitions):
-                    piece = table.filter(pa.array(owner == k))
-                    if piece.num_rows:
-                        if k not in writers:
-                            writers[k] = pq.ParquetWriter(folders[k] / f"{source}.parquet", dataset.schema)
-                        writers[k].write_table(piece)
-        finally:
-            for writer in writers.values():
-                writer.close()
-        for k, folder in enumerate(folders):
-            if k not in writers:  # an empty table keeps the schema, so every partition has every source
-                pq.write_table(dataset.schema.empty_table(), folder / f"{source}.parquet")
+        _partition_source(accepted_path(ingest_dir, source), source, folders, registry, owner, local, batch_rows)
     return folders
+
+
+def _partition_source(path: Path, source: str, folders: list[Path], registry: pa.Array, owner: np.ndarray,
+                      local: np.ndarray, batch_rows: int) -> None:
+    dataset = ds.dataset(path, format="parquet")
+    keep_uscc = source == "registration"
+    writers: dict[int, pq.ParquetWriter] = {}
+    try:
+        for batch in dataset.to_batches(batch_size=batch_rows):
+            found = pc.index_in(batch.column("uscc"), value_set=registry)
+            known = found.is_valid().to_numpy(zero_copy_only=False)
+            position = pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            table = _compact(pa.Table.from_batches([batch]), keep_uscc)
+            table = table.append_column(ENTERPRISE, pa.array(local[position]))
+            parts = np.where(known, owner[position], -1)
+            for k in np.unique(parts[parts >= 0]):
+                piece = table.filter(pa.array(parts == k))
+                if int(k) not in writers:
+                    writers[int(k)] = pq.ParquetWriter(folders[k] / f"{source}.parquet", piece.schema)
+                writers[int(k)].write_table(piece)
+        schema = _compact(dataset.schema.empty_table(), keep_uscc).append_column(
+            ENTERPRISE, pa.array([], pa.int32())).schema
+    finally:
+        for writer in writers.values():
+            writer.close()
+    for k, folder in enumerate(folders):
+        if k not in writers:  # an empty table keeps the schema, so every partition has every source
+            pq.write_table(schema.empty_table(), folder / f"{source}.parquet")
+
+
+def _compact(table: pa.Table, keep_uscc: bool) -> pa.Table:
+    """Drop what profiles never read (the USCC outside registration, file and line) and dictionary-encode text."""
+    drop = [c for c in ("_file", "_line", *(() if keep_uscc else ("uscc",))) if c in table.column_names]
+    table = table.drop_columns(drop)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) and field.name != "uscc":
+            table = table.set_column(i, field.name, pc.dictionary_encode(table.column(i)))
+    return table
 
 
 @dataclass(frozen=True)

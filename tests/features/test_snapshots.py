@@ -29,12 +29,18 @@ def ingest_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_partitioning_on_disk_keeps_every_row_once(ingest_dir: Path, tmp_path: Path) -> None:
     folders = partition_accepted(ingest_dir, tmp_path, partitions=3, batch_rows=500)
+    registries = [pd.read_parquet(folder / "registration.parquet") for folder in folders]
+    owners = [set(r["uscc"]) for r in registries]
+    assert sum(len(o) for o in owners) == len(set().union(*owners))  # no enterprise in two partitions
     for source in SOURCES:
         whole = pd.read_parquet(ingest_dir / "accepted" / f"{source}.parquet")
+        registered = whole[whole["uscc"].isin(set().union(*owners))]
         parts = [pd.read_parquet(folder / f"{source}.parquet") for folder in folders]
-        assert sum(len(p) for p in parts) == len(whole)
-        owners = [set(p["uscc"]) for p in parts]
-        assert sum(len(o) for o in owners) == len(set().union(*owners))
+        assert sum(len(p) for p in parts) == len(registered)
+        for part, registry in zip(parts, registries, strict=True):
+            # each row names its enterprise by position in its own partition's registry
+            uscc = registry.set_index("_enterprise")["uscc"].groupby(level=0).first()
+            assert part["_enterprise"].isin(uscc.index).all()
 
 
 def test_snapshot_equals_the_in_memory_profiles(ingest_dir: Path, tmp_path: Path) -> None:
