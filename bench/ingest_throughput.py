@@ -33,7 +33,10 @@ TARGETS = {"parquet": 1_000_000, "csv": 300_000}
 
 
 def write_extract(root: Path, rows: int, months: int, seed: int = 1) -> None:
-    """One registration file, one tax feed in each format, and empty feeds for the other sources."""
+    """One registration file, one tax feed in each format, and empty feeds for the other sources.
+
+    The tax feed is generated and written a block of enterprises at a time, so this process stays small.
+    """
     rng = np.random.default_rng(seed)
     enterprises = max(1, rows // months)
     codes = np.array([make_uscc("9", "1", "410102", f"{i:08d}") for i in range(1, enterprises + 1)], dtype=object)
@@ -46,16 +49,8 @@ def write_extract(root: Path, rows: int, months: int, seed: int = 1) -> None:
     })
     periods = np.array([f"{2020 + m // 12}-{1 + m % 12:02d}" for m in range(months)], dtype=object)
     filed = np.array([f"{2020 + (m + 1) // 12}-{1 + (m + 1) % 12:02d}-15" for m in range(months)], dtype=object)
-    n = enterprises * months
-    amounts = rng.gamma(2.0, 6000.0, size=(4, n)).round(2).astype(str).astype(object)
-    amounts[0][rng.random(n) < 0.001] = "-1"  # dirty rows: negative VAT
-    tax = pa.table({
-        "uscc": np.repeat(codes, months), "period": np.tile(periods, enterprises),
-        "vat": amounts[0], "cit": amounts[1], "invoiced_sales": amounts[2], "overdue_tax": amounts[3],
-        "filed_on": np.tile(filed, enterprises),
-    })
-    for fmt in ("parquet", "csv"):
-        raw = root / fmt / "raw"
+    raws = {fmt: root / fmt / "raw" for fmt in ("parquet", "csv")}
+    for fmt, raw in raws.items():
         raw.mkdir(parents=True)
         pa_csv.write_csv(registration, raw / "registration.csv")
         for spec in SOURCES[1:]:
@@ -64,23 +59,38 @@ def write_extract(root: Path, rows: int, months: int, seed: int = 1) -> None:
         feed = {"source": "tax_monthly", "path": f"tax_monthly.{fmt}", "format": fmt}
         (raw / "manifest.json").write_text(json.dumps({"region": "bench", "extracted_on": "2026-10-31",
                                                        "feeds": [feed]}), encoding="utf-8")
-        if fmt == "parquet":
-            pq.write_table(tax, raw / "tax_monthly.parquet", row_group_size=1_000_000)
-        else:
-            pa_csv.write_csv(tax, raw / "tax_monthly.csv")
+    schema = pa.schema([(name, pa.string()) for name in TAX_MONTHLY.column_names])
+    block = max(1, 1_000_000 // months)  # enterprises per block: about a million rows
+    with pq.ParquetWriter(raws["parquet"] / "tax_monthly.parquet", schema) as parquet, \
+            pa_csv.CSVWriter(raws["csv"] / "tax_monthly.csv", schema) as csv:
+        for first in range(0, enterprises, block):
+            ours = codes[first:first + block]
+            n = len(ours) * months
+            amounts = rng.gamma(2.0, 6000.0, size=(4, n)).round(2).astype(str).astype(object)
+            amounts[0][rng.random(n) < 0.001] = "-1"  # dirty rows: negative VAT
+            tax = pa.table({
+                "uscc": np.repeat(ours, months), "period": np.tile(periods, len(ours)),
+                "vat": amounts[0], "cit": amounts[1], "invoiced_sales": amounts[2], "overdue_tax": amounts[3],
+                "filed_on": np.tile(filed, len(ours)),
+            }, schema=schema)
+            parquet.write_table(tax, row_group_size=1_000_000)
+            csv.write_table(tax)
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from features.ingest import ingest_region
 raw, out, chunk = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 started = time.perf_counter()
 summary = ingest_region(raw, out, chunk_rows=chunk)
 elapsed = time.perf_counter() - started
+# VmHWM is this process's own peak resident memory; ru_maxrss would carry the parent's peak across exec
+status = Path("/proc/self/status").read_text().splitlines()
+peak_mib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 tax = summary.by_source["tax_monthly"]
 print(json.dumps({"seconds": elapsed, "read": tax.read, "accepted": tax.accepted, "quarantined": tax.quarantined,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": peak_mib}))
 """
 
 

@@ -9,13 +9,16 @@ unknown encoding or format, bytes that are not in its encoding) raises ``IngestE
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import queue
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +33,7 @@ MANIFEST = "manifest.json"
 FORMATS = ("csv", "parquet", "jsonl")
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
 DEFAULT_CHUNK_ROWS = 1_000_000
+T = TypeVar("T")
 
 
 class IngestError(Exception):
@@ -168,8 +172,10 @@ def read_chunks(raw_dir: Path, feed: Feed, chunk_rows: int = DEFAULT_CHUNK_ROWS)
     try:
         if feed.format == "parquet":
             yield from _parquet_chunks(path, feed, chunk_rows)
+        elif feed.format == "csv":
+            yield from _csv_chunks(path, feed, chunk_rows)
         else:
-            yield from _text_chunks(path, feed, chunk_rows)
+            yield from _jsonl_chunks(path, feed, chunk_rows)
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: bytes at offset {exc.start} of a chunk are not valid {feed.encoding} "
                           f"({exc.reason}); declare the feed's encoding in the manifest") from exc
@@ -205,72 +211,144 @@ def _header(handle: BinaryIO, feed: Feed, path: Path) -> tuple[bytes, list[str]]
     return text.encode("utf-8"), names
 
 
-def _text_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
-    """CSV and JSON Lines: read whole lines in chunks, recode to UTF-8, parse with Arrow."""
+def _jsonl_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
+    """JSON Lines: read whole lines in chunks, recode to UTF-8, parse with Arrow."""
     with path.open("rb") as handle:
-        header, names = _header(handle, feed, path)
-        if feed.format == "jsonl":
-            handle.seek(0)
-        mapping = _canonical_names(feed, names, str(path)) if feed.format == "csv" else None
-        line = 2 if feed.format == "csv" else 1
+        line = 1
         while True:
             lines = handle.readlines(max(1, chunk_rows) * 96)
             if not lines:
                 break
             body = b"".join(lines)
-            positions = _data_line_positions(lines, body, line)
+            positions = _line_numbers(body, line)
             if feed.encoding != "utf-8":
                 body = body.decode(feed.encoding).encode("utf-8")
-            elif line <= 2 and body.startswith(b"\xef\xbb\xbf"):
+            elif line == 1 and body.startswith(b"\xef\xbb\xbf"):
                 body = body[3:]
-            if feed.format == "csv":
-                assert mapping is not None
-                yield _csv_chunk(feed, header, body, positions, line, mapping)
-            else:
-                yield _jsonl_chunk(feed, path, lines, body, positions)
+            yield _jsonl_chunk(feed, path, lines, body, positions)
             line += len(lines)
 
 
-def _data_line_positions(lines: list[bytes], body: bytes, first: int) -> np.ndarray:
-    """Physical line numbers of the non-empty lines (an empty line is not a row)."""
-    if b"\n\n" not in body and b"\n\r\n" not in body and lines[0] not in (b"\n", b"\r\n"):
-        return np.arange(first, first + len(lines), dtype=np.int64)
-    return np.array([first + i for i, raw in enumerate(lines) if raw not in (b"\n", b"\r\n")], dtype=np.int64)
+def _csv_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
+    """CSV: read blocks of at most ``chunk_rows`` whole lines as bytes, recode to UTF-8, parse with Arrow."""
+    chunk_rows = max(1, chunk_rows)
+    with path.open("rb") as handle:
+        _, names = _header(handle, feed, path)
+        mapping = _canonical_names(feed, names, str(path))
+        line, carry, line_bytes = 2, b"", 96
+        while True:
+            block = carry + handle.read(max(0, chunk_rows * line_bytes - len(carry)))
+            if block and not block.endswith(b"\n"):
+                block += handle.readline()  # finish the last line
+            if not block:
+                break
+            block, carry = _first_lines(block, chunk_rows)
+            n_lines = _count_lines(block)
+            body = block.decode(feed.encoding).encode("utf-8") if feed.encoding != "utf-8" else block
+            if line == 2 and body.startswith(b"\xef\xbb\xbf"):
+                body = body[3:]
+            yield _csv_chunk(feed, names, body, _line_numbers(body, line), mapping)
+            line += n_lines
+            line_bytes = max(8, len(block) // n_lines)  # the next read aims at chunk_rows lines
 
 
-def _csv_chunk(feed: Feed, header: bytes, body: bytes, positions: np.ndarray, first: int,
+def _count_lines(body: bytes) -> int:
+    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+
+
+def _first_lines(block: bytes, n: int) -> tuple[bytes, bytes]:
+    """The first ``n`` lines of ``block`` and the rest."""
+    if block.count(b"\n") <= n:
+        return block, b""
+    cut = int(np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)[n - 1]) + 1
+    return block[:cut], block[cut:]
+
+
+def _line_numbers(body: bytes, first: int) -> np.ndarray:
+    """Physical line numbers of the non-empty lines of ``body`` (an empty line is not a row)."""
+    if not body:
+        return np.array([], dtype=np.int64)
+    n = _count_lines(body)
+    if b"\n\n" not in body and b"\n\r\n" not in body and not body.startswith((b"\n", b"\r\n")):
+        return np.arange(first, first + n, dtype=np.int64)
+    data = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    if len(ends) < n:
+        ends = np.append(ends, len(data))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts
+    blank = (lengths == 0) | ((lengths == 1) & (data[np.minimum(starts, len(data) - 1)] == 13))
+    return first + np.flatnonzero(~blank).astype(np.int64)
+
+
+_MALFORMED = "not as many comma-separated fields as the header (row.format)"
+
+
+def _csv_chunk(feed: Feed, names: list[str], body: bytes, positions: np.ndarray,
                mapping: dict[str, str]) -> RawChunk:
-    malformed_rows: list[tuple[int | None, str]] = []
+    """One block of whole lines: Arrow parses it on every core; a row with the wrong number of fields is kept
+    apart with its line. Every row must be one physical line: when a quoted value holds a line break (or a lone
+    carriage return splits a line) the block is read line by line instead."""
+    table, malformed_rows = _parse_csv(names, body, mapping, numbered=False)
+    if table.num_rows + len(malformed_rows) != len(positions):
+        return _csv_chunk_line_by_line(feed, names, body, positions, mapping)
+    lines = positions
+    malformed: list[tuple[int, str, str]] = []
+    if malformed_rows:  # Arrow numbers rows only when it parses on one thread
+        table, malformed_rows = _parse_csv(names, body, mapping, numbered=True)
+        bad = np.array([number - 1 for number, _ in malformed_rows], dtype=np.int64)
+        malformed = [(int(positions[i]), _MALFORMED, text[:200])
+                     for i, (_, text) in zip(bad, malformed_rows, strict=True)]
+        keep = np.ones(len(positions), dtype=bool)
+        keep[bad] = False
+        lines = positions[keep]
+    columns = {mapping[name]: table.column(name).combine_chunks() for name in mapping}
+    return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), lines, malformed)
+
+
+def _parse_csv(names: list[str], body: bytes, mapping: dict[str, str],
+               numbered: bool) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Arrow's parser over a block without its header; rows with the wrong number of fields are returned apart
+    as (row number among the non-empty lines, 1-based, or -1 when not ``numbered``; text)."""
+    malformed_rows: list[tuple[int, str]] = []
 
     def handler(row: Any) -> str:
-        malformed_rows.append((row.number, row.text))
+        malformed_rows.append((-1 if row.number is None else int(row.number), str(row.text)))
         return "skip"
 
     table = pa_csv.read_csv(
-        io.BytesIO(header + body),
-        read_options=pa_csv.ReadOptions(use_threads=True, block_size=1 << 24),
+        io.BytesIO(body),
+        read_options=pa_csv.ReadOptions(use_threads=not numbered, column_names=names,
+                                        block_size=max(1 << 20, len(body) // 4 + 1)),
         parse_options=pa_csv.ParseOptions(invalid_row_handler=handler),
         convert_options=pa_csv.ConvertOptions(
             include_columns=list(mapping), column_types={name: pa.string() for name in mapping},
             strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
-    lines = positions
+    return table, malformed_rows
+
+
+def _csv_chunk_line_by_line(feed: Feed, names: list[str], body: bytes, positions: np.ndarray,
+                            mapping: dict[str, str]) -> RawChunk:
+    """The slow path: each non-empty physical line is one row; a line that does not hold exactly the header's
+    fields on its own (a quoted value that goes on to the next line, say) is malformed."""
+    texts = [t.rstrip("\r") for t in body.decode("utf-8").split("\n")]
+    rows: list[list[str]] = []
+    kept: list[int] = []
     malformed: list[tuple[int, str, str]] = []
-    if malformed_rows:
-        texts = body.decode("utf-8").split("\n")
-        used: set[int] = set()
-        for number, text in malformed_rows:
-            if number is not None and number >= 2:
-                physical = number - 2  # the header is line 1 of the parsed text
-            else:
-                physical = next(i for i, t in enumerate(texts)
-                                if i not in used and t.rstrip("\r") == text.rstrip("\r"))
-            used.add(physical)
-            malformed.append((first + physical, "not as many comma-separated fields as the header (row.format)",
-                              text[:200]))
-        lines = np.setdiff1d(positions, [line for line, _, _ in malformed])
-    columns = {mapping[name]: table.column(name).combine_chunks() for name in mapping}
-    return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), lines, malformed)
+    for number, text in zip(positions, [t for t in texts if t], strict=True):
+        try:
+            fields = next(csv.reader([text], strict=True))
+        except (csv.Error, StopIteration):
+            fields = []
+        if len(fields) != len(names):
+            malformed.append((int(number), _MALFORMED, text[:200]))
+            continue
+        rows.append(fields)
+        kept.append(int(number))
+    columns = {target: pa.array([row[names.index(name)] for row in rows], pa.string())
+               for name, target in mapping.items()}
+    return RawChunk(feed, _complete(columns, feed.spec, len(rows)), np.array(kept, dtype=np.int64), malformed)
 
 
 def _jsonl_chunk(feed: Feed, path: Path, lines: list[bytes], body: bytes, positions: np.ndarray) -> RawChunk:
@@ -316,3 +394,52 @@ def _jsonl_chunk_line_by_line(feed: Feed, path: Path, lines: list[bytes], positi
     columns = {target: pa.array(["" if r.get(name) is None else str(r[name]) for r in records], pa.string())
                for name, target in mapping.items()}
     return RawChunk(feed, _complete(columns, feed.spec, len(records)), np.array(kept, dtype=np.int64), malformed)
+
+
+_END = object()
+
+
+def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Yield ``items`` while a background thread already produces the next ``depth`` of them.
+
+    Reading and parsing run in Arrow's C++ code without the GIL, so the next chunk is read while the caller
+    checks this one. An exception in the producer is raised here; leaving early stops the producer.
+    """
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put((None, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()

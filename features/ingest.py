@@ -9,7 +9,9 @@ succeeded, so a failed run leaves the previous good output untouched.
 
 Layout of ``out_dir``::
 
-    accepted/<source>.parquet    typed rows, every version, + _superseded_on (NaT = current), _file, _line
+    accepted/<source>.parquet/   a Parquet dataset (part-NNNNN.parquet, read in name order; pandas.read_parquet
+                                 and pyarrow read the folder as one table): typed rows, every version,
+                                 + _superseded_on (NaT = current), _file, _line
     quarantine/<source>.parquet  raw strings of every canonical column + _file, _line, _field, _rule, _message
     reports/<source>.json        read = accepted + quarantined + duplicates, by rule, by field, per file
     reports/summary.json         region, extracted_on, totals and every source's report
@@ -25,8 +27,9 @@ import logging
 import os
 import shutil
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -37,9 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, read_chunks, read_manifest
+from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, prefetched, read_chunks, read_manifest
 from features.ingest_checks import check_chunk, quarantine_schema
-from features.ingest_versions import SourceParts, conflict_quarantine, resolve, write_accepted
+from features.ingest_versions import SourceParts, apply_resolution, conflict_quarantine, resolve
 from features.quality import write_quality_report
 from features.schemas import REGISTRATION, RULE_ORDER, SOURCES, SOURCES_BY_NAME, SourceSpec
 from features.uscc import check_uscc_many
@@ -154,7 +157,7 @@ def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
     try:
-        for sub in ("accepted", "quarantine", "reports", "parts"):
+        for sub in ("accepted", "quarantine", "reports"):
             (staging / sub).mkdir()
         reports: list[SourceReport] = []
         registry: pa.Array | None = None
@@ -169,7 +172,6 @@ def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_
                 warned = registry.filter(pa.array(registry_warned))
             logger.info("ingested %s: %d read, %d accepted, %d quarantined, %d duplicates",
                         spec.name, report.read, report.accepted, report.quarantined, report.duplicates)
-        shutil.rmtree(staging / "parts")
         summary = IngestSummary(manifest.region, manifest.extracted_on, tuple(reports))
         _write_json(staging / "reports" / "summary.json", summary.to_dict())
         write_quality_report(staging)
@@ -182,16 +184,22 @@ def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_
 
 def _ingest_source(raw_dir: Path, staging: Path, manifest: Manifest, spec: SourceSpec, chunk_rows: int,
                    registry: pa.Array | None, warned: pa.Array | None) -> SourceReport:
-    """Check every feed of one source chunk by chunk, resolve its keys, write accepted, quarantine, report."""
+    """Check every feed of one source chunk by chunk, resolve its keys, write accepted, quarantine, report.
+
+    Three steps overlap on two cores: the next chunk is read (``prefetched``) and the previous chunk's accepted
+    rows are written (one writer thread) while this chunk is checked; at most four chunks are in memory.
+    """
     extracted_on = pd.Timestamp(manifest.extracted_on)
-    parts = SourceParts(spec, staging / "parts" / spec.name)
+    parts = SourceParts(spec, staging / "accepted" / f"{spec.name}.parquet", registry)
     files = {feed.path: FileReport(feed) for feed in manifest.feeds_of(spec.name)}
     rules: Counter[str] = Counter()
     fields: Counter[str] = Counter()
     warnings = 0
-    with pq.ParquetWriter(staging / "quarantine" / f"{spec.name}.parquet", quarantine_schema(spec)) as quarantine:
+    with (pq.ParquetWriter(staging / "quarantine" / f"{spec.name}.parquet", quarantine_schema(spec)) as quarantine,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{spec.name}") as writer):
+        writes: deque[Future[None]] = deque()
         for feed in manifest.feeds_of(spec.name):
-            for chunk in read_chunks(raw_dir, feed, chunk_rows):
+            for chunk in prefetched(read_chunks(raw_dir, feed, chunk_rows)):
                 checked = check_chunk(chunk, spec, extracted_on, registry, warned)
                 report = files[feed.path]
                 report.read += len(chunk) + len(chunk.malformed)
@@ -200,13 +208,18 @@ def _ingest_source(raw_dir: Path, staging: Path, manifest: Manifest, spec: Sourc
                 quarantine.write_table(checked.quarantine)
                 warnings += checked.uscc_warnings
                 if checked.accepted.num_rows:
-                    parts.add(checked.accepted, registry)
+                    writes.append(writer.submit(parts.add, checked.accepted))
+                while len(writes) > 1 or (writes and writes[0].done()):
+                    writes.popleft().result()
+        while writes:
+            writes.popleft().result()
+        parts.finish()
         resolution = resolve(parts)
         if len(resolution.conflicts):
             conflicts = conflict_quarantine(spec, resolution.conflicts)
             quarantine.write_table(conflicts)
             _count(conflicts, rules, fields)
-    accepted = write_accepted(parts, resolution, staging / "accepted" / f"{spec.name}.parquet")
+    accepted = apply_resolution(parts, resolution)
     for path, report in files.items():
         report.duplicates = resolution.duplicates_by_file.get(path, 0)
         report.quarantined += resolution.conflicts_by_file.get(path, 0)
@@ -253,7 +266,7 @@ def current(frame: pd.DataFrame) -> pd.DataFrame:
 def _load_output(out_dir: Path, folder: str, source: str) -> pd.DataFrame:
     spec = _spec(source)
     path = Path(out_dir) / folder / f"{spec.name}.parquet"
-    if not path.is_file():
+    if not path.exists():
         raise IngestError(f"{path}: no {folder} table for {spec.name}; run ingest_region first")
     return pq.read_table(path).to_pandas()
 

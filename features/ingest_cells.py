@@ -147,14 +147,52 @@ def parse_dates(raw: RawColumns, name: str, shape: str) -> tuple[np.ndarray, np.
     return values, present & np.isnat(values)
 
 
+_NUMBER_ALPHABET = b"0123456789+-.eE"
+_NUMBER_CHARS = np.zeros(256, dtype=bool)
+_NUMBER_CHARS[np.frombuffer(_NUMBER_ALPHABET, dtype=np.uint8)] = True
+
+
 def parse_numbers(raw: RawColumns, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decimal numbers as float64 (NaN where missing or malformed) and a mask of malformed non-empty cells."""
+    """Decimal numbers as float64 (NaN where missing or malformed) and a mask of malformed non-empty cells.
+
+    A cell is a number when it matches ``NUMBER_SHAPE``. The fast path needs no regular expression: a cell with
+    a character outside ``0-9 + - . e E`` is malformed, and Arrow's float parser accepts exactly the cells of
+    that alphabet that match the shape (tests/features/test_ingest_cells.py enumerates them), so when it parses
+    every remaining cell those are the numbers; when it refuses one, the column takes the regex path.
+    """
     array = raw.arrow(name)
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_decimal(array.type):
         values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype("float64")
         return values, np.zeros(len(values), dtype=bool)
     text = raw.text(name)
+    present = raw.present(name)
+    fast = _plain_numbers(text, present)
+    if fast is not None:
+        return fast
     shaped = pc.match_substring_regex(text, NUMBER_SHAPE)
     numbers = pc.cast(pc.if_else(shaped, text, pa.scalar(None, pa.string())), pa.float64())
     values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
-    return values, raw.present(name) & ~to_bool(shaped)
+    return values, present & ~to_bool(shaped)
+
+
+def _plain_numbers(text: pa.Array, present: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fast path of ``parse_numbers``, or None when a cell of the number alphabet does not parse."""
+    if not pa.types.is_string(text.type) or len(text) == 0:
+        return None
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    span = data[offsets[0]:offsets[-1]]
+    foreign = np.zeros(len(text), dtype=bool)
+    if len(span) and span.tobytes().translate(None, _NUMBER_ALPHABET):  # some cell has another character
+        starts = np.minimum(offsets[:-1] - offsets[0], len(span) - 1)
+        foreign = np.logical_or.reduceat(~_NUMBER_CHARS[span], starts) & (np.diff(offsets) > 0)
+    candidates = present & ~foreign
+    validity = pa.py_buffer(np.packbits(candidates, bitorder="little"))
+    masked = pa.StringArray.from_buffers(len(text), pa.py_buffer(offsets), data_buffer, validity)
+    try:
+        numbers = pc.cast(masked, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype="float64")
+    return values, present & foreign

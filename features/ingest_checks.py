@@ -61,7 +61,10 @@ def uscc_message(code: str) -> str:
 
 def _check_uscc(raw: RawColumns, name: str, verdicts: Verdicts, registry: pa.Array | None,
                 warned_codes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The uscc.* format rules; returns (rows not registered, rows whose position 17 only warns)."""
+    """The uscc.* format rules; returns (rows not registered, rows whose position 17 only warns).
+
+    Only codes outside the registry (all codes, for registration itself) are checked character by character.
+    """
     text = raw.text(name)
     present = raw.present(name)
     if registry is None:
@@ -69,21 +72,22 @@ def _check_uscc(raw: RawColumns, name: str, verdicts: Verdicts, registry: pa.Arr
     else:
         registered = to_bool(pc.is_in(text, value_set=registry))
         candidates = np.flatnonzero(present & ~registered)
-    rules = np.full(raw.n_rows, None, dtype=object)
+    rules = np.full(len(candidates), None, dtype=object)
     warned = np.zeros(raw.n_rows, dtype=bool)
     if len(candidates):
-        rules[candidates], warned[candidates] = check_uscc_many(text.take(pa.array(candidates, pa.int64())))
+        rules, warned[candidates] = check_uscc_many(text.take(pa.array(candidates, pa.int64())))
     if registry is not None:
-        warned = to_bool(pc.is_in(text, value_set=warned_codes))
+        warned = to_bool(pc.is_in(text, value_set=warned_codes)) if len(warned_codes) else np.zeros_like(warned)
     failing = rules != None  # noqa: E711 (element-wise on an object array)
-    codes = {code: uscc_message(code) for code in raw.cells(name, np.flatnonzero(failing))} if failing.any() else {}
+    codes = {code: uscc_message(code) for code in raw.cells(name, candidates[failing])} if failing.any() else {}
     for rule in RULE_ORDER:
         if rule.startswith("uscc.") and rule != "uscc.unregistered":
-            verdicts.reject(rules == rule, name, rule, lookup(raw, name, codes))
+            broken = np.zeros(raw.n_rows, dtype=bool)
+            broken[candidates[rules == rule]] = True
+            verdicts.reject(broken, name, rule, lookup(raw, name, codes))
     unregistered = np.zeros(raw.n_rows, dtype=bool)
     if registry is not None:
-        unregistered[candidates] = True
-        unregistered &= ~failing
+        unregistered[candidates[~failing]] = True
     return unregistered, warned
 
 
@@ -192,19 +196,22 @@ def _check_conditionals(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts) -
 
 def _accepted(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed: dict[str, np.ndarray],
               chunk: RawChunk) -> pa.Table:
+    everything = not verdicts.failed.any()
     ok = np.flatnonzero(~verdicts.failed)
     take = pa.array(ok, pa.int64())
     arrays: dict[str, pa.Array] = {}
     for column in spec.columns:
         if column.name in typed:
-            values = typed[column.name][ok]
+            values = typed[column.name] if everything else typed[column.name][ok]
             kind = _TIMESTAMP if column.kind in _DATE_KINDS else pa.float64()
             arrays[column.name] = pa.array(values, kind, from_pandas=True)
         else:
-            text = raw.text(column.name).take(take)
-            arrays[column.name] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    arrays["_file"] = pa.array([chunk.feed.path] * len(ok), pa.string())
-    arrays["_line"] = pa.array(chunk.lines[ok], pa.int64())
+            text = raw.text(column.name) if everything else raw.text(column.name).take(take)
+            present = raw.present(column.name) if everything else raw.present(column.name)[ok]
+            arrays[column.name] = text if present.all() else pc.if_else(
+                pa.array(present), text, pa.scalar(None, pa.string()))
+    arrays["_file"] = pa.array([chunk.feed.path], pa.string()).take(np.zeros(len(ok), dtype=np.int64))
+    arrays["_line"] = pa.array(chunk.lines if everything else chunk.lines[ok], pa.int64())
     return pa.table(arrays)
 
 

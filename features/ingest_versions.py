@@ -1,17 +1,21 @@
 """Natural keys across a whole source: exact duplicates dropped, conflicts quarantined, corrections versioned.
 
-Checked chunks are spilled to part files; only a 64-bit key hash and the availability date of every row stay
-in memory (16 bytes a row). Rows whose key repeats (rare) are read back and compared in full:
+Checked chunks are written once, as the part files of the accepted dataset ``accepted/<source>.parquet/``;
+only a sorted 64-bit key hash of every row stays in memory (8 bytes a row). Rows whose key repeats (rare) are
+read back from the parts that hold them and compared in full:
 
 - an exact repeat of an earlier row is a **duplicate**: dropped and counted;
 - the same key and the same availability date with different values is a **conflict**: the later row is
   quarantined (``duplicate.conflict``); a provider must send a correction with a later availability date;
 - the same key with a later availability date is a **correction**: both are kept, and the earlier version
   gets ``_superseded_on`` = the correction's availability date, so the source can be read as of any date.
+
+Only the parts holding a dropped or superseded row are rewritten; every other part is final as first written.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,20 +31,28 @@ from features.schemas import ColumnKind, SourceSpec
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _TEXT_FORMATS = {ColumnKind.DATE: "%Y-%m-%d", ColumnKind.PERIOD: "%Y-%m", ColumnKind.YEAR: "%Y"}
+_TIMESTAMP = pa.timestamp("ns")
 
 
 def accepted_schema(spec: SourceSpec) -> pa.Schema:
     """Arrow schema of an accepted table: canonical columns typed, then _superseded_on, _file and _line."""
     def arrow_type(kind: ColumnKind) -> pa.DataType:
         if kind in _TEXT_FORMATS:
-            return pa.timestamp("ns")
+            return _TIMESTAMP
         if kind in (ColumnKind.NUMBER, ColumnKind.AMOUNT):
             return pa.float64()
         return pa.string()
     fields = [pa.field(c.name, arrow_type(c.kind)) for c in spec.columns]
-    fields += [pa.field("_superseded_on", pa.timestamp("ns")), pa.field("_file", pa.string()),
+    fields += [pa.field("_superseded_on", _TIMESTAMP), pa.field("_file", pa.string()),
                pa.field("_line", pa.int64())]
     return pa.schema(fields)
+
+
+def write_part(table: pa.Table, path: Path) -> None:
+    """Write one Parquet part; dictionary pages only for text and dates (numbers rarely repeat, and trying a
+    dictionary for them doubles the write time)."""
+    dictionary = [f.name for f in table.schema if not pa.types.is_floating(f.type) and f.name != "_line"]
+    pq.write_table(table, path, use_dictionary=dictionary)
 
 
 def key_hash(table: pa.Table, spec: SourceSpec, registry: pa.Array | None) -> np.ndarray:
@@ -63,23 +75,43 @@ def key_hash(table: pa.Table, spec: SourceSpec, registry: pa.Array | None) -> np
 
 @dataclass
 class SourceParts:
-    """The spilled accepted chunks of one source and the in-memory key index over them."""
+    """The accepted part files of one source as written, and the in-memory key index over them."""
 
     spec: SourceSpec
     folder: Path
+    registry: pa.Array | None = None
     paths: list[Path] = field(default_factory=list)
-    keys: list[np.ndarray] = field(default_factory=list)
-    available: list[np.ndarray] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    sorted_keys: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, table: pa.Table, registry: pa.Array | None) -> None:
-        """Spill a checked chunk's accepted rows and index their keys."""
+    def add(self, table: pa.Table) -> None:
+        """Write a checked chunk's accepted rows as the next part (``_superseded_on`` empty) and index their keys."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{len(self.paths):05d}.parquet"
-        pq.write_table(table, path)
+        schema = accepted_schema(self.spec)
+        columns = [table.column(name) if name != "_superseded_on" else pa.nulls(table.num_rows, _TIMESTAMP)
+                   for name in schema.names]
+        write_part(pa.table(columns, schema=schema), path)
+        keys = key_hash(table, self.spec, self.registry)
+        keys.sort()
         self.paths.append(path)
-        self.keys.append(key_hash(table, self.spec, registry))
-        available = table.column(self.spec.available).combine_chunks().cast(pa.int64())
-        self.available.append(available.to_numpy(zero_copy_only=False))
+        self.rows.append(table.num_rows)
+        self.sorted_keys.append(keys)
+
+    def finish(self) -> None:
+        """An empty source still gets one (empty) part, so that the dataset has a schema."""
+        if not self.paths:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / "part-00000.parquet"
+            write_part(accepted_schema(self.spec).empty_table(), path)
+            self.paths.append(path)
+            self.rows.append(0)
+            self.sorted_keys.append(np.array([], dtype=np.uint64))
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Global row number of the first row of every part."""
+        return np.concatenate([[0], np.cumsum(self.rows, dtype=np.int64)])[:-1].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -92,33 +124,40 @@ class Resolution:
     duplicates_by_file: Counter[str]
     conflicts_by_file: Counter[str]
 
-
-def _repeated_rows(parts: SourceParts) -> np.ndarray:
-    """Global row numbers of every row whose key hash occurs more than once."""
-    if not parts.keys:
-        return np.array([], dtype=np.int64)
-    keys = np.concatenate(parts.keys)
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    same = ordered[1:] == ordered[:-1]
-    repeated = np.zeros(len(keys), dtype=bool)
-    repeated[1:] |= same
-    repeated[:-1] |= same
-    return np.sort(order[repeated])
+    @property
+    def dropped(self) -> np.ndarray:
+        """Global row numbers leaving the accepted table: duplicates and conflicts."""
+        return np.union1d(self.duplicates, self.conflicts["_row"].to_numpy(dtype=np.int64))
 
 
-def _read_rows(parts: SourceParts, rows: np.ndarray) -> pd.DataFrame:
-    """The full rows at global row numbers ``rows``, with their ``_row`` number."""
+def _repeated_keys(parts: SourceParts) -> np.ndarray:
+    """Sorted distinct key hashes that occur more than once in the source."""
+    if not parts.sorted_keys:
+        return np.array([], dtype=np.uint64)
+    keys = np.concatenate(parts.sorted_keys)
+    keys.sort(kind="stable")  # a merge of the parts' sorted runs
+    return np.unique(keys[1:][keys[1:] == keys[:-1]])
+
+
+def _contains(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Element-wise ``value in sorted_set`` for a sorted uint64 set."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def _read_rows(parts: SourceParts, repeated: np.ndarray) -> pd.DataFrame:
+    """The full rows whose key hash is in ``repeated``, with their global ``_row`` number."""
     frames = []
-    start = 0
-    for path, keys in zip(parts.paths, parts.keys, strict=True):
-        stop = start + len(keys)
-        local = rows[(rows >= start) & (rows < stop)] - start
-        if len(local):
-            frame = pq.read_table(path).take(pa.array(local, pa.int64())).to_pandas()
-            frame["_row"] = local + start
-            frames.append(frame)
-        start = stop
+    for path, keys, start in zip(parts.paths, parts.sorted_keys, parts.offsets, strict=True):
+        if not _contains(keys, repeated).any():
+            continue
+        table = pq.read_table(path)
+        local = np.flatnonzero(_contains(key_hash(table, parts.spec, parts.registry), repeated))
+        frame = table.take(pa.array(local, pa.int64())).drop_columns(["_superseded_on"]).to_pandas()
+        frame["_row"] = local + start
+        frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=[*parts.spec.column_names, "_file", "_line", "_row"])
     return pd.concat(frames, ignore_index=True)
@@ -127,7 +166,7 @@ def _read_rows(parts: SourceParts, rows: np.ndarray) -> pd.DataFrame:
 def resolve(parts: SourceParts) -> Resolution:
     """Decide duplicates, conflicts and superseded versions for one source."""
     spec = parts.spec
-    rows = _read_rows(parts, _repeated_rows(parts)).sort_values("_row", kind="stable")
+    rows = _read_rows(parts, _repeated_keys(parts)).sort_values("_row", kind="stable")
     values = list(spec.column_names)
     key = list(spec.key)
     is_duplicate = rows.duplicated(subset=values, keep="first")
@@ -153,31 +192,25 @@ def resolve(parts: SourceParts) -> Resolution:
     )
 
 
-def write_accepted(parts: SourceParts, resolution: Resolution, path: Path) -> int:
-    """Write the final accepted table part by part (memory set by a part), without dropped rows."""
-    schema = accepted_schema(parts.spec)
-    drop = np.union1d(resolution.duplicates, resolution.conflicts["_row"].to_numpy(dtype=np.int64))
-    written = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        start = 0
-        for part_path in parts.paths:
-            table = pq.read_table(part_path)
-            n = table.num_rows
-            rows = np.arange(start, start + n)
-            superseded = resolution.superseded_on.reindex(rows).to_numpy(dtype="datetime64[ns]")
-            keep = ~np.isin(rows, drop)
-            arrays = {name: table.column(name) for name in parts.spec.column_names}
-            arrays["_superseded_on"] = pa.chunked_array([pa.array(superseded, pa.timestamp("ns"))])
-            arrays["_file"] = table.column("_file")
-            arrays["_line"] = table.column("_line")
-            out = pa.table(arrays, schema=schema).filter(pa.array(keep))
-            writer.write_table(out)
-            written += out.num_rows
-            start += n
-            part_path.unlink()
-        if not parts.paths:
-            writer.write_table(schema.empty_table())
-    return written
+def apply_resolution(parts: SourceParts, resolution: Resolution) -> int:
+    """Rewrite the parts that hold a dropped or superseded row (each through a temporary file); return the
+    number of accepted rows."""
+    dropped = resolution.dropped
+    superseded = resolution.superseded_on.sort_index()
+    changed = np.union1d(dropped, superseded.index.to_numpy(dtype=np.int64))
+    for path, n, start in zip(parts.paths, parts.rows, parts.offsets, strict=True):
+        if not ((changed >= start) & (changed < start + n)).any():
+            continue
+        table = pq.read_table(path)
+        rows = np.arange(start, start + n, dtype=np.int64)
+        dates = superseded.reindex(rows).to_numpy(dtype="datetime64[ns]")
+        table = table.set_column(table.schema.get_field_index("_superseded_on"), "_superseded_on",
+                                 pa.array(dates, _TIMESTAMP, from_pandas=True))
+        table = table.filter(pa.array(~np.isin(rows, dropped)))
+        temporary = path.with_name(f".{path.name}.rewrite")
+        write_part(table, temporary)
+        os.replace(temporary, path)
+    return sum(parts.rows) - len(dropped)
 
 
 def conflict_quarantine(spec: SourceSpec, conflicts: pd.DataFrame) -> pa.Table:

@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from features.calendar import PUBLICATION_WORKING_DAYS, publication_deadline, working_days_between
@@ -107,13 +110,40 @@ def _read_json(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def _read_rows(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
-    """The ``wanted`` columns that exist in a parquet output; an absent file reads as no rows."""
+def _read_table(path: Path, wanted: tuple[str, ...], dictionary: tuple[str, ...] = ()) -> pa.Table:
+    """The ``wanted`` columns of a Parquet output (one file, or a folder of parts), absent columns as nulls and an
+    absent output as no rows; ``dictionary`` columns are read dictionary-encoded (cheap to count)."""
     if not path.exists():
-        return pd.DataFrame(columns=list(wanted))
-    present = [name for name in wanted if name in pq.read_schema(path).names]
-    rows = pd.read_parquet(path, columns=present)
-    return rows.assign(**{name: None for name in wanted if name not in present})
+        return pa.table({name: pa.array([], pa.null()) for name in wanted})
+    names = set(ds.dataset(path, format="parquet").schema.names)
+    present = [name for name in wanted if name in names]
+    table = pq.read_table(path, columns=present, read_dictionary=[n for n in dictionary if n in present])
+    for name in wanted:
+        if name not in names:
+            table = table.append_column(name, pa.nulls(table.num_rows))
+    return table.select(list(wanted))
+
+
+def _count_rows(table: pa.Table, keys: list[str]) -> Counter[tuple[Any, ...]]:
+    """Rows per distinct value of ``keys`` (Arrow's hash group-by: no Python object per row)."""
+    if table.num_rows == 0:
+        return Counter()
+    plain = pa.table({name: _decoded(table.column(name)) for name in keys})
+    grouped = plain.group_by(keys).aggregate([([], "count_all")]).to_pydict()
+    return Counter({tuple(grouped[name][i] for name in keys): n for i, n in enumerate(grouped["count_all"])})
+
+
+def _decoded(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_dictionary(column.type):
+        return column.cast(column.type.value_type)
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    return column
+
+
+def _department_name(value: Any) -> str:
+    name = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+    return name or UNKNOWN_DEPARTMENT
 
 
 def _department_names(values: pd.Series) -> pd.Series:
@@ -125,49 +155,66 @@ def _ordered_departments(names: set[str]) -> list[str]:
     return sorted(names - {UNKNOWN_DEPARTMENT}) + ([UNKNOWN_DEPARTMENT] if UNKNOWN_DEPARTMENT in names else [])
 
 
-def _counts_by(keys: pd.Series) -> dict[str, int]:
-    return {str(key): int(n) for key, n in keys.value_counts().items()}
+@dataclass(frozen=True)
+class _RowCounts:
+    """Accepted rows, superseded rows and quarantined rows by rule, per key value (a department or a file)."""
+
+    accepted: Counter[Any]
+    superseded: Counter[Any]
+    quarantined: Counter[tuple[Any, str]]
+
+    @classmethod
+    def read(cls, ingest_dir: Path, source: str, key: str) -> _RowCounts:
+        accepted = _read_table(ingest_dir / "accepted" / f"{source}.parquet", (key, "_superseded_on"), (key,))
+        superseded = accepted.filter(pc.is_valid(accepted.column("_superseded_on")))
+        quarantine = _read_table(ingest_dir / "quarantine" / f"{source}.parquet", (key, "_rule"), (key,))
+        return cls(Counter({k[0]: n for k, n in _count_rows(accepted, [key]).items()}),
+                   Counter({k[0]: n for k, n in _count_rows(superseded, [key]).items()}),
+                   Counter({(k[0], str(k[1])): n for k, n in _count_rows(quarantine, [key, "_rule"]).items()}))
 
 
-def _rules_by(departments: pd.Series, rules: pd.Series) -> dict[str, dict[str, int]]:
-    grouped: dict[str, dict[str, int]] = {}
-    for (department, rule), n in Counter(zip(departments.astype(str), rules.astype(str), strict=True)).items():
-        grouped.setdefault(department, {})[rule] = n
-    return grouped
-
-
-def _department_counts(source: str, report: Mapping[str, Any], accepted: pd.DataFrame,
-                       quarantine: pd.DataFrame) -> dict[str, QualityCounts]:
+def _department_counts(source: str, report: Mapping[str, Any], rows: _RowCounts) -> dict[str, QualityCounts]:
     """Counts per providing department: from the rows' own column, or from the feed file each row came in."""
     column = DEPARTMENT_COLUMNS.get(source)
     files = report.get("files") or []
     file_department = {str(f.get("path")): f.get("department") for f in files}
     if column is not None:
-        accepted_by, quarantined_by = _department_names(accepted[column]), _department_names(quarantine[column])
+        department_of = _department_name
     else:
-        unlisted = (set(accepted["_file"]) | set(quarantine["_file"])) - set(file_department)
+        unlisted = ({str(k) for k in rows.accepted} | {str(k) for k, _ in rows.quarantined}) - set(file_department)
         if unlisted:
             logger.warning("%s: rows from feeds the report does not list, counted as unknown: %s", source,
-                           sorted(map(str, unlisted))[:5])
-        accepted_by = _department_names(accepted["_file"].astype(object).map(file_department))
-        quarantined_by = _department_names(quarantine["_file"].astype(object).map(file_department))
-    corrections = _counts_by(accepted_by[accepted["_superseded_on"].notna().to_numpy()])
-    rules = _rules_by(quarantined_by, quarantine["_rule"])
+                           sorted(unlisted)[:5])
+
+        def department_of(value: Any) -> str:
+            return _department_name(file_department.get(str(value)))
+    n_accepted: Counter[str] = Counter()
+    corrections: Counter[str] = Counter()
+    n_quarantined: Counter[str] = Counter()
+    rules: dict[str, Counter[str]] = {}
+    for value, n in rows.accepted.items():
+        n_accepted[department_of(value)] += n
+    for value, n in rows.superseded.items():
+        corrections[department_of(value)] += n
+    for (value, rule), n in rows.quarantined.items():
+        name = department_of(value)
+        n_quarantined[name] += n
+        rules.setdefault(name, Counter())[rule] += n
     totals: dict[str, tuple[int, int, int, int | None]] = {}
     if column is None:  # the feed files' own counts, so that read = accepted + quarantined + duplicates holds
         for f in files:
-            name = _department_names(pd.Series([f.get("department")], dtype=object)).iloc[0]
+            name = _department_name(f.get("department"))
             read, accepted_n, quarantined_n, duplicates = totals.get(name, (0, 0, 0, 0))
             totals[name] = (read + int(f.get("read") or 0), accepted_n + int(f.get("accepted") or 0),
                             quarantined_n + int(f.get("quarantined") or 0),
                             (duplicates or 0) + int(f.get("duplicates") or 0))
     # Departments on the rows (and rows from a feed the report does not list): exact repeats were dropped before
     # their department was read, so they cannot be attributed.
-    n_accepted, n_quarantined = _counts_by(accepted_by), _counts_by(quarantined_by)
     for name in (set(n_accepted) | set(n_quarantined)) - set(totals):
         a, q = n_accepted.get(name, 0), n_quarantined.get(name, 0)
         totals[name] = (a + q, a, q, None)
-    return {name: QualityCounts(*totals[name], corrections=corrections.get(name, 0), by_rule=rules.get(name, {}))
+    return {name: QualityCounts(*totals[name], corrections=corrections.get(name, 0),
+                                by_rule=dict(rules.get(name, {})))
             for name in _ordered_departments(set(totals))}
 
 
@@ -179,16 +226,14 @@ def _source_names(reports_dir: Path) -> list[str]:
 
 def _source_quality(ingest_dir: Path, source: str) -> tuple[QualityCounts, dict[str, Any]]:
     report = _read_json(ingest_dir / "reports" / f"{source}.json")
-    column = DEPARTMENT_COLUMNS.get(source)
-    extra = (column,) if column else ()
-    accepted = _read_rows(ingest_dir / "accepted" / f"{source}.parquet", ("_file", "_superseded_on", *extra))
-    quarantine = _read_rows(ingest_dir / "quarantine" / f"{source}.parquet", ("_file", "_rule", *extra))
-    if len(accepted) != int(report.get("accepted", 0)) or len(quarantine) != int(report.get("quarantined", 0)):
+    rows = _RowCounts.read(ingest_dir, source, DEPARTMENT_COLUMNS.get(source, "_file"))
+    if (sum(rows.accepted.values()) != int(report.get("accepted", 0))
+            or sum(rows.quarantined.values()) != int(report.get("quarantined", 0))):
         logger.warning("%s: report counts differ from the rows in accepted/ and quarantine/", source)
     counts = QualityCounts(int(report.get("read", 0)), int(report.get("accepted", 0)),
                            int(report.get("quarantined", 0)), int(report.get("duplicates", 0)),
                            int(report.get("corrections", 0)), dict(report.get("by_rule") or {}))
-    departments = _department_counts(source, report, accepted, quarantine)
+    departments = _department_counts(source, report, rows)
     return counts, {
         "source": source,
         **quality_measures(counts),
@@ -261,6 +306,14 @@ def publication_timeliness(admin_records: pd.DataFrame, extracted_on: date, max_
 _ADMIN_COLUMNS = ("record_id", "kind", "decision_date", "published_on", "department", "_superseded_on")
 
 
+def _current_timely(admin: pa.Table) -> pd.DataFrame:
+    """The current 许可 and 处罚 records, filtered in Arrow before they become a DataFrame."""
+    kinds = _decoded(admin.column("kind"))
+    keep = pc.and_(pc.is_null(admin.column("_superseded_on")),
+                   pc.is_in(kinds, value_set=pa.array(TIMELY_KINDS, kinds.type)))
+    return admin.filter(pc.fill_null(keep, False)).to_pandas()
+
+
 def build_quality_report(ingest_dir: str | Path, *, max_listed: int = 50) -> dict[str, Any]:
     """The data-quality report of one ingest output as a JSON-ready dict with a stable key order."""
     ingest_dir = Path(ingest_dir)
@@ -274,7 +327,7 @@ def build_quality_report(ingest_dir: str | Path, *, max_listed: int = 50) -> dic
         counts, measures = _source_quality(ingest_dir, source)
         sources.append(measures)
         total += counts
-    admin = _read_rows(ingest_dir / "accepted" / "admin_records.parquet", _ADMIN_COLUMNS)
+    admin = _current_timely(_read_table(ingest_dir / "accepted" / "admin_records.parquet", _ADMIN_COLUMNS))
     admin = admin.astype({name: "datetime64[ns]" for name in ("decision_date", "published_on", "_superseded_on")})
     return {
         "region": summary.get("region"),

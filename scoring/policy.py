@@ -129,7 +129,8 @@ def parse_rule_set(data: Any, origin: str = "policy rules") -> RuleSet:
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{_where(tuple(error['loc']), data)}: {error['msg']}" for error in exc.errors()]
+        problems = [f"{_where(tuple(error['loc']), data)}: {error['msg'].removeprefix('Value error, ')}"
+                    for error in exc.errors()]
         raise RuleSetError(f"{origin}: " + "; ".join(problems)) from None
 
 

@@ -158,3 +158,47 @@ def test_a_line_of_spaces_is_a_malformed_row_not_a_crash(tmp_path: Path) -> None
     assert quarantine[["_line", "_rule"]].values.tolist() == [[2, "row.format"]]
     assert load_accepted(tmp_path / "out", "tax_monthly")["_line"].tolist() == [4]
     assert summary.by_source["tax_monthly"].read == 2
+
+
+def _tax_csv(raw: Path, lines: list[str], ending: str = "\n") -> None:
+    header = ",".join(TAX_MONTHLY.column_names)
+    (raw / "tax_monthly.csv").write_bytes(ending.join([header, *lines, ""]).encode("utf-8"))
+
+
+def _quoted(row: dict[str, str]) -> str:
+    return ",".join(f'"{value}"' for value in row.values())
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 1_000_000])
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_line_numbers_and_short_rows_whatever_the_chunk(tmp_path: Path, chunk_rows: int, ending: str) -> None:
+    """Rows quoted or not, blank lines, short and long rows: the same lines whatever the chunk size."""
+    raw = write_region(tmp_path / "raw")
+    rows = [tax_row(period=f"2023-{m:02d}") for m in range(1, 8)]
+    _tax_csv(raw, [_quoted(rows[0]), "", ",".join(rows[1].values()), "short,row", _quoted(rows[2]), "",
+                   "", ",".join([*rows[3].values(), "extra"]), ",".join(rows[4].values()), "   ",
+                   _quoted(rows[5])], ending)
+    summary = ingest_region(raw, tmp_path / "out", chunk_rows=chunk_rows)
+    quarantine = load_quarantine(tmp_path / "out", "tax_monthly")
+    assert sorted(quarantine[["_line", "_rule"]].values.tolist()) == [
+        [5, "row.format"], [9, "row.format"], [11, "row.format"]]
+    assert "short,row" in str(quarantine.set_index("_line").loc[5, "_message"])
+    accepted = load_accepted(tmp_path / "out", "tax_monthly")
+    assert accepted[["_line", "period"]].values.tolist() == [
+        [2, pd.Timestamp("2023-01-01")], [4, pd.Timestamp("2023-02-01")], [6, pd.Timestamp("2023-03-01")],
+        [10, pd.Timestamp("2023-05-01")], [12, pd.Timestamp("2023-06-01")]]
+    assert summary.by_source["tax_monthly"].read == 8
+
+
+def test_a_quoted_value_across_lines_makes_those_lines_malformed(tmp_path: Path) -> None:
+    """A row is one physical line: a quoted line break splits a row into two malformed lines (row.format),
+    and the lines around it keep their numbers and values (a quoted comma is still a value)."""
+    raw = write_region(tmp_path / "raw")
+    first, second = tax_row(period="2023-01"), tax_row(period="2023-02")
+    broken = dict(tax_row(period="2023-03"), vat="1\n2")
+    _tax_csv(raw, [_quoted(first), _quoted(broken), _quoted(second)])
+    ingest_region(raw, tmp_path / "out")
+    quarantine = load_quarantine(tmp_path / "out", "tax_monthly")
+    assert quarantine[["_line", "_rule"]].values.tolist() == [[3, "row.format"], [4, "row.format"]]
+    accepted = load_accepted(tmp_path / "out", "tax_monthly")
+    assert accepted[["_line", "vat"]].values.tolist() == [[2, float(first["vat"])], [5, float(second["vat"])]]

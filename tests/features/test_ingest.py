@@ -263,7 +263,9 @@ def test_output_layout_and_reports_reconcile(tmp_path: Path) -> None:
     rows = {"tax_monthly": [tax_row(), tax_row(), tax_row(period="2024-13"), tax_row(uscc=UNREGISTERED)]}
     summary, out = ingest(tmp_path, rows)
     for spec in SOURCES:
-        assert (out / "accepted" / f"{spec.name}.parquet").is_file()
+        accepted = out / "accepted" / f"{spec.name}.parquet"  # a dataset folder, one part per chunk
+        assert [p.name for p in sorted(accepted.iterdir())] == ["part-00000.parquet"]
+        assert len(pd.read_parquet(accepted)) == summary.by_source[spec.name].accepted
         quarantine = load_quarantine(out, spec.name)  # written even when empty
         assert list(quarantine.columns) == [*spec.column_names, *QUARANTINE_EXTRA]
         report = json.loads((out / "reports" / f"{spec.name}.json").read_text(encoding="utf-8"))

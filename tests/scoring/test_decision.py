@@ -63,6 +63,13 @@ def test_worked_example_sales_bind() -> None:
     assert limit.binding == "sales"
 
 
+def test_the_worked_example_of_the_docs() -> None:
+    # docs/scoring.md: 1,200,000 × 0.82 = 984,000 → 980,000; asked for 500,000 → 500,000
+    assert LIMITS.limit(6_000_000, 180_000, 0.018, "approve").amount == 980_000
+    assert LIMITS.limit(6_000_000, 180_000, 0.018, "approve", requested_amount=500_000).amount == 500_000
+    assert Scorecard().score_from_pd(0.018) == 605 and DecisionPolicy().for_grade("C") == "approve"
+
+
 def test_tax_paid_caps_the_base() -> None:
     # tax 100,000 → 800,000 < 1,200,000; × 0.77 = 616,000 → 610,000
     limit = LIMITS.limit(6_000_000, 100_000, 0.023, "refer")
