@@ -154,7 +154,7 @@ def registration_values(draw: Draw, row: Row, as_of: pd.Timestamp) -> Row:
         row["founded_on"] = near(draw, as_of, far_back=4000, far_ahead=60)
     row["registered_capital"] = draw(st.sampled_from((0.0, 1e4, 1e6, 5_158_000.0, 3.3e8)))
     row["size_class"] = draw(st.sampled_from(SIZE_CLASSES))
-    row["status"] = draw(st.sampled_from(("存续", "存续", "存续", "注销", "吊销")))
+    row["status"] = draw(st.sampled_from(("存续", "存续", "存续", "存续", "存续", "存续", "注销", "吊销")))
     row["status_on"] = None if row["status"] == "存续" else max(row["founded_on"], near(draw, as_of))
     return row
 
@@ -162,7 +162,7 @@ def registration_values(draw: Draw, row: Row, as_of: pd.Timestamp) -> Row:
 def registration(draw: Draw, uscc: str, as_of: pd.Timestamp) -> list[Row]:
     section = draw(st.sampled_from(sorted(INDUSTRY_SECTIONS)))
     lo, hi = INDUSTRY_SECTIONS[section]
-    mode = draw(st.integers(0, 5))
+    mode = draw(st.integers(0, 7))
     founded = as_of + (draw(st.integers(-3, 3)) if mode == 0 else draw(st.integers(1, 400)) if mode == 1
                        else draw(st.integers(-9000, -4))) * DAY
     row: Row = {"uscc": uscc, "name": "测试企业", "founded_on": founded,
@@ -238,7 +238,7 @@ def grades(draw: Draw, uscc: str, as_of: pd.Timestamp) -> list[Row]:
 
 
 def penalty_status(draw: Draw, row: Row, as_of: pd.Timestamp) -> Row:
-    status = draw(st.sampled_from(("有效", "有效", "已修复", "已修复", "已撤销")))
+    status = draw(st.sampled_from(("有效", "有效", "有效", "已修复", "已修复", "已撤销")))
     repaired = max(row["decision_date"], near(draw, as_of, far_back=700, far_ahead=60)) if status == "已修复" else None
     return row | {"status": status, "repaired_on": repaired, "amount": amount(draw, 0.05)}
 
@@ -322,7 +322,7 @@ def enterprise(draw: Draw, number: int, as_of: pd.Timestamp) -> dict[str, list[R
     for source in MONTHLY_VALUES:
         rows[source] = monthly(draw, source, uscc, as_of)
     for source, (prefix, make) in RECORDS.items():
-        rows[source] = [row for i in range(draw(st.integers(0, 4)))
+        rows[source] = [row for i in range(draw(st.integers(0, 6 if source == "admin_records" else 4)))
                         for row in make(draw, f"{prefix}{number}-{i}", uscc, as_of)]
     return rows
 
@@ -398,9 +398,10 @@ def _revise(draw: Draw, source: str, row: Row, as_of: pd.Timestamp) -> Row:
 def later_records(draw: Draw, scenario: Scenario) -> dict[str, list[Row]]:
     """The scenario's rows plus new records and corrections of every source, all available after d."""
     rows = {source: [dict(r) for r in source_rows] for source, source_rows in scenario.rows.items()}
+    fresh = draw(st.sets(st.sampled_from(SOURCE_NAMES), min_size=1), label="sources with new records")
     for n, source in enumerate(SOURCE_NAMES):
         spec = SOURCES_BY_NAME[source]
-        if draw(st.booleans()):
+        if source in fresh:
             rows[source] += _new_record(draw, source, Scenario(scenario.as_of, scenario.usccs, rows), n)
         current = [r for r in rows[source] if r["_superseded_on"] is None]
         for last in draw(st.lists(st.sampled_from(current), max_size=3, unique_by=id)) if current else []:
