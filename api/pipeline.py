@@ -19,7 +19,7 @@ import pandas as pd
 from api.db import make_engine, migrate
 from api.repository import DemoAccounts, create_demo_accounts, replace_profiles, upsert_enterprises
 from config.settings import Settings
-from features.catalogue import FEATURE_NAMES
+from features.catalogue import FEATURE_NAMES, FEATURE_SPECS
 from features.engines import engine_for
 from features.ingest import current, ingest_region, load_accepted
 from features.outcomes import LABEL, label_applications, load_defaults
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 REPORTING_LAG_MONTHS = 4  # a default is reported back by banks within four months (回传)
 DEMO_ENTERPRISES = 4
+_DEMO_CORE_SOURCES = ("registration", "tax_monthly", "social_insurance_monthly")
 
 
 @dataclass(frozen=True)
@@ -266,9 +267,11 @@ class DemoPipeline:
 
     @staticmethod
     def demo_enterprises(serving: pd.DataFrame, registration: pd.DataFrame) -> list[str]:
-        """A stable handful of operating enterprises with a full profile, to play the demo's enterprises."""
+        """A stable handful of operating enterprises with full registration, tax and social-insurance profiles,
+        to play the demo's enterprises (other sources are legitimately missing for many enterprises)."""
         open_ = registration.loc[registration["status"] == "存续", "uscc"]
-        full = serving.dropna(subset=list(FEATURE_NAMES))
+        core = [name for name, spec in FEATURE_SPECS.items() if spec.source in _DEMO_CORE_SOURCES]
+        full = serving.dropna(subset=core)
         candidates = sorted(set(full["uscc"]) & set(open_))
         return candidates[:DEMO_ENTERPRISES]
 

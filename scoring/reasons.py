@@ -20,63 +20,31 @@ MAX_REASONS = 4
 """At most four reasons each way, as adverse-action practice (US Reg B) expects."""
 MIN_POINTS = 1.0
 """Contributions worth less than one point are not reasons."""
-_WHOLE_UNITS = frozenset({"months", "count", "people"})
 
 
-def format_value_zh(feature: str, value: float | None) -> str:
-    """A feature value in Chinese words; missing values say what missing means, never "nan"."""
+def reason_texts(feature: str, value: float | None) -> tuple[str, str]:
+    """The catalogue's reason filled with the enterprise's own value ("近12个月社保欠缴3个月"); a feature
+    outside the catalogue reads as its name and value, a missing value as what missing means."""
     spec = FEATURE_SPECS.get(feature)
-    if value is None or math.isnan(value):
-        if spec is None or spec.missing_means.startswith("never"):
-            return "无数据"
-        return f"无数据（{spec.missing_means}）"
-    if spec is not None and spec.unit == "0/1":
-        return "是" if value >= 0.5 else "否"
-    if spec is not None and spec.unit == "ln(yuan)":
-        yuan = math.exp(value)
-        amount = f"{yuan / 1e8:.2f} 亿元" if yuan >= 1e8 else f"{yuan / 1e4:.1f} 万元"
-        return f"{value:.2f}，约 {amount}"
-    return _number(feature, value)
-
-
-def format_value_en(feature: str, value: float | None) -> str:
-    """A feature value in English words; missing values say what missing means, never "nan"."""
-    spec = FEATURE_SPECS.get(feature)
-    if value is None or math.isnan(value):
-        if spec is None or spec.missing_means.startswith("never"):
-            return "no data"
-        return f"no data ({spec.missing_means})"
-    if spec is not None and spec.unit == "0/1":
-        return "yes" if value >= 0.5 else "no"
-    if spec is not None and spec.unit == "ln(yuan)":
-        return f"{value:.2f}, about {math.exp(value):,.0f} yuan"
-    return _number(feature, value)
-
-
-def _number(feature: str, value: float) -> str:
-    spec = FEATURE_SPECS.get(feature)
-    if spec is not None and spec.unit == "ratio":
-        return f"{value:+.0%}"
-    if float(value).is_integer() or (spec is not None and spec.unit in _WHOLE_UNITS):
-        return f"{value:.0f}"
-    return f"{value:.2f}"
+    if spec is not None:
+        return spec.reason_texts(value)
+    shown = "无数据" if value is None or math.isnan(value) else f"{value:g}"
+    return f"{feature}: {shown}", f"{feature}: {'no data' if shown == '无数据' else shown}"
 
 
 def make_reason(feature: str, points: float, value: float | None) -> Reason:
-    """One reason with its words: "近12个月社保欠缴月数: 3 (拉低 25 分)" / "…: 3 (−25 points)"."""
-    spec = FEATURE_SPECS.get(feature)
-    label_zh = spec.label_zh if spec is not None else feature
-    label_en = spec.label_en if spec is not None else feature
+    """One reason with its words and its effect: "近12个月社保欠缴3个月 (拉低 25 分)" / "… (−25 points)"."""
     whole = round(abs(points))
     effect_zh = f"拉低 {whole} 分" if points < 0 else f"提升 {whole} 分"
     effect_en = f"−{whole} points" if points < 0 else f"+{whole} points"
     clean = None if value is None or math.isnan(value) else float(value)
+    text_zh, text_en = reason_texts(feature, clean)
     return Reason(
         feature=feature,
         points=float(points),
         value=clean,
-        text_zh=f"{label_zh}: {format_value_zh(feature, clean)} ({effect_zh})",
-        text_en=f"{label_en}: {format_value_en(feature, clean)} ({effect_en})",
+        text_zh=f"{text_zh} ({effect_zh})",
+        text_en=f"{text_en} ({effect_en})",
     )
 
 

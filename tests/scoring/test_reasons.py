@@ -41,31 +41,32 @@ def test_shap_tree_explainer_agrees_with_pred_contrib(artifact: PdModelArtifact,
 
 def test_reason_text_in_score_points():
     reason = make_reason("si_arrears_months_12m", -25.3, 3.0)
-    assert reason.text_zh == "近12个月社保欠缴月数: 3 (拉低 25 分)"
-    assert reason.text_en == "months of social-insurance arrears in the last 12: 3 (−25 points)"
+    assert reason.text_zh == "近12个月社保欠缴3个月 (拉低 25 分)"
+    assert reason.text_en == "3 months of social-insurance arrears in the last 12 (−25 points)"
     raising = make_reason("red_list_active", 12.4, 1.0)
-    assert raising.text_zh == "列入红名单: 是 (提升 12 分)"
-    assert raising.text_en.endswith(": yes (+12 points)")
+    assert raising.text_zh == "当前列入红名单: 是 (提升 12 分)"
+    assert raising.text_en == "currently on a red list: yes (+12 points)"
 
 
 def test_missing_value_reads_as_its_catalogue_meaning_not_nan():
     reason = make_reason("sales_12m_log", -10.0, math.nan)
     assert reason.value is None
     assert "nan" not in reason.text_en.lower() and "nan" not in reason.text_zh.lower()
-    assert "no tax filing available in the 12 months before the as-of date" in reason.text_en
+    assert "no tax filing in the last 12 months" in reason.text_en
     assert "无数据" in reason.text_zh
 
 
 def test_ratios_read_as_percentages():
     text = make_reason("sales_growth_6m", -5.0, -0.25).text_en
-    assert text.startswith("sales change, last 6 vs prior 6 months: -25%")
+    assert text == "sales -25% against the prior 6 months (−5 points)"
+    assert make_reason("si_paid_ratio_12m", -3.0, 0.8).text_zh == "近12个月社保实缴比例80% (拉低 3 分)"
 
 
 def test_log_amounts_read_in_yuan_and_months_as_whole_numbers():
-    sales = make_reason("sales_12m_log", -8.0, math.log(1_160_000))
-    assert sales.text_zh == "近12个月开票销售额(对数): 13.96，约 116.0 万元 (拉低 8 分)"
-    assert sales.text_en.startswith("invoiced sales over 12 months (log): 13.96, about 1,160,000 yuan")
-    assert make_reason("age_months", 4.0, 200.4).text_en == "time since founding: 200 (+4 points)"
+    sales = make_reason("sales_12m_log", -8.0, math.log1p(1_160_000))
+    assert sales.text_zh == "近12个月开票销售额116.0万元 (拉低 8 分)"
+    assert sales.text_en == "invoiced sales of 1,160,000 yuan over the last 12 months (−8 points)"
+    assert make_reason("age_months", 4.0, 200.4).text_en == "founded 200 months ago (+4 points)"
 
 
 def test_top_reasons_each_way_skip_small_points():
