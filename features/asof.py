@@ -31,10 +31,20 @@ def known_as_of(frame: pd.DataFrame, source: str, as_of: pd.Timestamp) -> pd.Dat
 
 
 def publication_ends(penalties: pd.DataFrame) -> pd.Series:
-    """The day each penalty stops being published: its publication (or decision) date plus its period."""
+    """The day each penalty stops being published: its publication (or decision) date plus its period in
+    calendar months (a 轻微 penalty published on 10 January stops counting on 10 April)."""
     start = penalties["published_on"].fillna(penalties["decision_date"])
     months = penalties["severity"].map(PUBLICATION_MONTHS).fillna(PUBLICATION_MONTHS["一般"]).astype(int)
-    return start + pd.to_timedelta(months * 30.4375, unit="D")
+    return add_months(start, months)
+
+
+def add_months(start: pd.Series, months: pd.Series) -> pd.Series:
+    """``start + months`` calendar months row by row (pandas ``DateOffset``), one vectorised step per value."""
+    ends = pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
+    for count in pd.unique(months):
+        rows = months == count
+        ends[rows] = start[rows] + pd.DateOffset(months=int(count))
+    return ends
 
 
 def penalties_in_force(admin: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

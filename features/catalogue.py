@@ -13,7 +13,9 @@ against a slow reference):
 - *the last n months*: report periods from n − 1 months before d's month up to d's month; *months k–m back*:
   periods k to m months before d's month.
 - Counts are 0 when there are no records; levels, ratios and amounts are missing (NaN) when their inputs are,
-  and ``missing_means`` says what that stands for.
+  and ``missing_means`` says what that stands for. Sums are over reported values: a sum with nothing reported
+  is unknown (NaN), not zero, and a change needs both of its windows reported.
+- Publication periods run in calendar months from the publication (or decision) date.
 """
 
 from __future__ import annotations

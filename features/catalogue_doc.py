@@ -33,12 +33,14 @@ templates below are filled with the enterprise's own value).
 
 - **As of d**: only the version of each record the platform held on d — its event date and its availability
   date on or before d, not yet replaced by a correction that had arrived by then (`features.asof`).
-  Penalties count only within their publication period (轻微 3 months, 一般 12, 严重 36) and until repaired
+  Penalties count only within their publication period (轻微 3 calendar months, 一般 12, 严重 36) and until repaired
   or revoked; court and list entries only until removed. So nothing known only later can change a profile.
 - **The last n months**: report periods from n − 1 months before d's month up to d's month. **Months k–m
   back**: periods k to m months before d's month.
 - **Missing**: counts are 0 when there are no records; levels, ratios and amounts are missing (NaN) when their
-  inputs are, and the *missing means* column says what that stands for. Models see every feature as float64.
+  inputs are, and the *missing means* column says what that stands for. Sums are over reported values: a sum
+  with nothing reported is unknown (NaN), not zero, and a change needs both of its windows reported, so
+  filings that have not arrived yet never read as a fall. Models see every feature as float64.
 - **Actionable**: the enterprise can change it by its own conduct; improvement advice only suggests these.
 - **Amounts** are `ln(1 + yuan)`; reasons show them back in 万元.
 """

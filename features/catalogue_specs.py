@@ -47,22 +47,22 @@ TAX = (
     _f("sales_12m_log", "tax_monthly", "12 months", "ln(yuan)", "-",
        ("近12个月开票销售额", "invoiced sales over 12 months"), "no tax filing in the last 12 months",
        ("近12个月开票销售额{value}", "invoiced sales of {value} over the last 12 months"),
-       "ln(1 + sum of invoiced_sales over the last 12 months); NaN when no filing lies in them."),
+       "ln(1 + sum of invoiced_sales over the last 12 months); NaN when none is reported in them."),
     _f("sales_yoy_growth", "tax_monthly", "24 months", "ratio", "-",
        ("开票销售额同比变化", "invoiced sales, year on year"), "no sales in months 12–23 back",
        ("开票销售额同比{value}", "invoiced sales {value} year on year"),
-       "sum of invoiced_sales over the last 12 months / sum over months 12–23 back − 1; NaN when that "
-       "earlier sum is not positive or has no filing."),
+       "sum of invoiced_sales over the last 12 months / sum over months 12–23 back − 1; NaN when either "
+       "window reports nothing (filings not yet arrived are not a fall) or the earlier sum is not positive."),
     _f("sales_growth_6m", "tax_monthly", "12 months", "ratio", "-",
        ("近6个月销售额较前6个月变化", "sales, last 6 months against the 6 before"),
        "no sales in months 6–11 back", ("近6个月销售额较前6个月{value}", "sales {value} against the prior 6 months"),
-       "sum of invoiced_sales over the last 6 months / sum over months 6–11 back − 1; NaN when that earlier "
-       "sum is not positive or has no filing."),
+       "sum of invoiced_sales over the last 6 months / sum over months 6–11 back − 1; NaN when either "
+       "window reports nothing or the earlier sum is not positive."),
     _f("sales_volatility_12m", "tax_monthly", "12 months", "ratio", "+",
        ("月销售额波动", "volatility of monthly sales"), "fewer than 3 filings in the last 12 months",
        ("近12个月月销售额波动系数{value}", "monthly sales vary by {value} (coefficient of variation)"),
-       "population standard deviation / mean of invoiced_sales over the filings of the last 12 months; NaN "
-       "with fewer than 3 filings or a mean that is not positive."),
+       "population standard deviation / mean of the invoiced_sales reported in the last 12 months; NaN "
+       "with fewer than 3 reported or a mean that is not positive."),
     _f("zero_sales_months_12m", "tax_monthly", "12 months", "months", "+",
        ("近12个月零销售申报月数", "zero-sales filings in the last 12 months"), _NEVER,
        ("近12个月零销售申报{value}个月", "{value} months filed with zero sales in the last 12"),
@@ -74,15 +74,16 @@ TAX = (
     _f("tax_paid_months_12m", "tax_monthly", "12 months", "months", "-",
        ("近12个月有纳税月数", "months with tax paid in the last 12"), _NEVER,
        ("近12个月有{value}个月缴纳税款", "tax paid in {value} of the last 12 months"),
-       "filings in the last 12 months with vat + cit > 0."),
+       "filings in the last 12 months with vat + cit > 0 (a missing tax counts as 0 beside a reported one)."),
     _f("tax_paid_12m_log", "tax_monthly", "12 months", "ln(yuan)", "-",
        ("近12个月纳税额", "tax paid over 12 months"), "no tax filing in the last 12 months",
        ("近12个月纳税{value}", "tax of {value} paid over the last 12 months"),
-       "ln(1 + sum of vat + cit over the last 12 months); NaN when no filing lies in them."),
+       "ln(1 + sum of vat + cit over the last 12 months); NaN when neither is reported in them."),
     _f("tax_burden_12m", "tax_monthly", "12 months", "ratio", "-",
        ("近12个月税负率", "tax paid as a share of sales"), "no positive sales in the last 12 months",
        ("近12个月税负率{value}", "tax paid was {value} of sales"),
-       "sum of vat + cit / sum of invoiced_sales over the last 12 months; NaN when sales are not positive."),
+       "sum of vat + cit / sum of invoiced_sales over the last 12 months; NaN when either reports nothing or "
+       "sales are not positive."),
     _f("tax_overdue_months_12m", "tax_monthly", "12 months", "months", "+",
        ("近12个月欠税月数", "months with overdue tax in the last 12"), _NEVER,
        ("近12个月有{value}个月欠税", "overdue tax in {value} of the last 12 months"),
@@ -98,7 +99,8 @@ TAX = (
     _f("tax_late_filings_12m", "tax_monthly", "12 months", "months", "+",
        ("近12个月逾期申报月数", "late tax filings in the last 12 months"), _NEVER,
        ("近12个月逾期申报{value}个月", "{value} tax filings late in the last 12 months"),
-       "filings in the last 12 months whose filed_on is after the 15th of the month after their period.", True),
+       "filings in the last 12 months first filed (the earliest version's filed_on, so a correction (更正申报) "
+       "does not count) after the 15th of the month after their period.", True),
 )
 
 TAX_GRADE = (
@@ -130,8 +132,8 @@ def _contributions(prefix: str, source: str, zh: str, en: str) -> tuple[FeatureS
         _f(f"{prefix}_paid_ratio_12m", source, "12 months", "ratio", "-",
            (f"近12个月{zh}实缴比例", f"share of {en} contributions paid"), f"no {en} contributions due",
            (f"近12个月{zh}实缴比例{{value}}", f"{{value}} of {en} contributions paid in the last 12 months"),
-           "sum of contribution_paid / sum of contribution_due over the last 12 months; NaN when nothing was "
-           "due.", True),
+           "sum of contribution_paid / sum of contribution_due over the last 12 months; NaN when either "
+           "reports nothing or nothing was due.", True),
     )
 
 
@@ -181,27 +183,27 @@ UTILITIES = (
     _f("electricity_12m_log", "utilities_monthly", "12 months", "ln(kWh)", "-",
        ("近12个月用电量", "electricity used over 12 months"), "no electricity account billed in the last 12 months",
        ("近12个月用电{value}千瓦时", "{value} kWh of electricity over the last 12 months"),
-       "ln(1 + sum of quantity of electricity records over the last 12 months); NaN when there are none."),
+       "ln(1 + sum of quantity of electricity records over the last 12 months); NaN when none is reported."),
     _f("electricity_change_6m", "utilities_monthly", "10 months", "ratio", "-",
        ("近3个月用电量较半年前变化", "electricity use, last 3 months against 6 months earlier"),
        "no electricity use in months 7–9 back",
        ("近3个月用电量较半年前{value}", "electricity use {value} against six months earlier"),
-       "sum of electricity quantity over months 1–3 back / sum over months 7–9 back − 1; NaN when that "
-       "earlier sum is not positive or has no record."),
+       "sum of electricity quantity over months 1–3 back / sum over months 7–9 back − 1; NaN when either "
+       "window reports nothing or the earlier sum is not positive."),
     _f("electricity_yoy_change", "utilities_monthly", "16 months", "ratio", "-",
        ("近3个月用电量同比变化", "electricity use, year on year"), "no electricity use in months 13–15 back",
        ("近3个月用电量同比{value}", "electricity use {value} year on year"),
-       "sum of electricity quantity over months 1–3 back / sum over months 13–15 back − 1; NaN when that "
-       "earlier sum is not positive or has no record."),
+       "sum of electricity quantity over months 1–3 back / sum over months 13–15 back − 1; NaN when either "
+       "window reports nothing or the earlier sum is not positive."),
     _f("electricity_volatility_12m", "utilities_monthly", "12 months", "ratio", "+",
        ("月用电量波动", "volatility of monthly electricity use"), "fewer than 3 electricity bills in 12 months",
        ("近12个月月用电量波动系数{value}", "monthly electricity use varies by {value}"),
-       "population standard deviation / mean of electricity quantity over its records of the last 12 months; "
-       "NaN with fewer than 3 records or a mean that is not positive."),
+       "population standard deviation / mean of the electricity quantity reported in the last 12 months; "
+       "NaN with fewer than 3 reported or a mean that is not positive."),
     _f("water_12m_log", "utilities_monthly", "12 months", "ln(m³)", "",
        ("近12个月用水量", "water used over 12 months"), "no water account billed in the last 12 months",
        ("近12个月用水{value}立方米", "{value} m³ of water over the last 12 months"),
-       "ln(1 + sum of quantity of water records over the last 12 months); NaN when there are none."),
+       "ln(1 + sum of quantity of water records over the last 12 months); NaN when none is reported."),
     _f("utility_kinds_12m", "utilities_monthly", "12 months", "count", "-",
        ("近12个月水电气账户种类", "utility kinds billed in the last 12 months"), _NEVER,
        ("近12个月有{value}类水电气缴费记录", "{value} kinds of utility billed in the last 12 months"),
@@ -218,11 +220,12 @@ UTILITIES = (
        ("近12个月水电气最长逾期天数", "longest utility payment delay in 12 months"),
        "no utility record in the last 12 months",
        ("近12个月水电气最长逾期{value}天", "a utility bill paid up to {value} days late"),
-       "largest days_late among records in the last 12 months.", True),
+       "largest days_late reported among records in the last 12 months.", True),
     _f("utility_paid_ratio_12m", "utilities_monthly", "12 months", "ratio", "-",
        ("近12个月水电气实缴比例", "share of utility bills paid"), "nothing billed in the last 12 months",
        ("近12个月水电气费用实缴比例{value}", "{value} of utility bills paid in the last 12 months"),
-       "sum of amount_paid / sum of amount_billed over the last 12 months; NaN when nothing was billed.", True),
+       "sum of amount_paid / sum of amount_billed over the last 12 months; NaN when either reports nothing "
+       "or nothing was billed.", True),
 )
 
 ADMIN = (

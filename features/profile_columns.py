@@ -132,6 +132,14 @@ class Encoded:
         weights = np.nan_to_num(values[mask], nan=0.0)
         return np.bincount(self.enterprise[mask], weights=weights, minlength=self.enterprises).astype(np.float64)
 
+    def reported(self, values: Floats, mask: Mask) -> Floats:
+        """Rows per enterprise in ``mask`` whose value is reported (not missing)."""
+        return self.count(mask & ~np.isnan(values))
+
+    def sum_reported(self, values: Floats, mask: Mask) -> Floats:
+        """Sum of the reported values per enterprise; NaN where none is reported (unknown, not zero)."""
+        return np.where(self.reported(values, mask) > 0, self.total(values, mask), np.nan)
+
     def any(self, mask: Mask) -> Floats:
         """1.0 where the enterprise has a row in ``mask``, else 0.0."""
         return (self.count(mask) > 0).astype(np.float64)
@@ -156,9 +164,9 @@ class Encoded:
         return out
 
     def maximum(self, values: Floats, mask: Mask) -> Floats:
-        """Largest of ``values`` per enterprise over ``mask``; NaN if none."""
+        """Largest reported value per enterprise over ``mask``; NaN if none is reported."""
         out = np.full(self.enterprises, np.nan)
-        rows = np.flatnonzero(mask)
+        rows = np.flatnonzero(mask & ~np.isnan(values))
         if rows.size:
             who = self.enterprise[rows]
             starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
@@ -188,7 +196,9 @@ class Encoded:
         return out
 
     def variation(self, values: Floats, mask: Mask, min_rows: int = 3) -> Floats:
-        """Population standard deviation / mean per enterprise; NaN below ``min_rows`` rows or mean ≤ 0."""
+        """Population standard deviation / mean of the reported values per enterprise; NaN below ``min_rows``
+        reported values or a mean ≤ 0."""
+        mask = mask & ~np.isnan(values)
         n = self.count(mask)
         mean = self.total(values, mask) / np.where(n > 0, n, 1.0)
         centred = values[mask] - mean[self.enterprise[mask]]
@@ -203,14 +213,15 @@ def ratio(numerator: Floats, denominator: Floats) -> Floats:
     return np.where(denominator > 0, numerator / safe, np.nan)
 
 
-def change(recent: Floats, earlier: Floats, earlier_rows: Floats) -> Floats:
-    """recent / earlier − 1 where the earlier window has rows and a positive sum, NaN elsewhere."""
-    return np.where(earlier_rows > 0, ratio(recent, earlier) - 1.0, np.nan)
+def change(recent: Floats, earlier: Floats) -> Floats:
+    """recent / earlier − 1 from two sums of reported values: NaN when either window reported nothing (filings
+    not yet arrived are not a fall to zero) or the earlier sum is not positive."""
+    return np.where(np.isnan(recent), np.nan, ratio(recent, earlier) - 1.0)
 
 
-def log_total(total: Floats, rows: Floats) -> Floats:
-    """ln(1 + total) where there are rows, NaN where there are none."""
-    return np.where(rows > 0, np.log1p(np.maximum(total, 0.0)), np.nan)
+def log_sum(total: Floats) -> Floats:
+    """ln(1 + a sum of reported values); NaN stays NaN."""
+    return np.log1p(np.maximum(total, 0.0))
 
 
 def months_since(as_of: pd.Timestamp, dates_ns: Ints) -> Floats:

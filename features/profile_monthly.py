@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.profile_columns import Encoded, Floats, change, log_total, lookup, month_of, ratio
+from features.profile_columns import Encoded, Floats, change, log_sum, lookup, month_of, ratio
 from features.schemas import TAX_CREDIT_GRADES
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -28,7 +28,9 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
     """Derived columns computed once per partition rather than once per as-of date."""
     c = encoded.columns
     if source == "tax_monthly":
-        c["tax_paid"] = np.nan_to_num(c["vat"]) + np.nan_to_num(c["cit"])
+        neither = np.isnan(c["vat"]) & np.isnan(c["cit"])
+        c["tax_paid"] = np.where(neither, np.nan, np.nan_to_num(c["vat"]) + np.nan_to_num(c["cit"]))
+        c["first_filed_on"] = _first_per_period(encoded, c["filed_on"])
         # Filing deadline: the 15th of the month after the period.
         periods = pd.to_datetime(c["period"].view("datetime64[ns]"))
         c["deadline"] = ((periods + pd.DateOffset(months=1)) + pd.Timedelta(days=14)).to_numpy().view(np.int64)
@@ -41,31 +43,39 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
     return encoded
 
 
+def _first_per_period(rows: Encoded, dates: np.ndarray) -> np.ndarray:
+    """Per row, the earliest of ``dates`` among the versions of its (enterprise, period): when it was first
+    filed, so an amended filing (更正申报) does not make an on-time filing late. Versions are adjacent."""
+    if not dates.size:
+        return dates
+    keys = rows.enterprise * 100_000 + rows["month"]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    earliest = np.minimum.reduceat(dates, starts)
+    return np.repeat(earliest, np.diff(np.r_[starts, keys.size]))
+
+
 def tax_features(tax: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
     """纳税: sales level, growth and volatility; filing, paying and overdue months; tax burden."""
     held = tax.held(as_of)
     last12 = tax.in_months(held, as_of, 0, 11)
-    sales = tax["invoiced_sales"]
-    filed = tax.count(last12)
-    sales12 = tax.total(sales, last12)
-    paid12 = tax.total(tax["tax_paid"], last12)
-    prior12 = tax.in_months(held, as_of, 12, 23)
-    last6, prior6 = tax.in_months(held, as_of, 0, 5), tax.in_months(held, as_of, 6, 11)
+    sales, paid = tax["invoiced_sales"], tax["tax_paid"]
+    sales12, paid12 = tax.sum_reported(sales, last12), tax.sum_reported(paid, last12)
     latest_month = tax.last(tax["month"], held, fill=-1)
     return {
-        "sales_12m_log": log_total(sales12, filed),
-        "sales_yoy_growth": change(sales12, tax.total(sales, prior12), tax.count(prior12)),
-        "sales_growth_6m": change(tax.total(sales, last6), tax.total(sales, prior6), tax.count(prior6)),
+        "sales_12m_log": log_sum(sales12),
+        "sales_yoy_growth": change(sales12, tax.sum_reported(sales, tax.in_months(held, as_of, 12, 23))),
+        "sales_growth_6m": change(tax.sum_reported(sales, tax.in_months(held, as_of, 0, 5)),
+                                  tax.sum_reported(sales, tax.in_months(held, as_of, 6, 11))),
         "sales_volatility_12m": tax.variation(sales, last12),
         "zero_sales_months_12m": tax.count(last12 & (sales == 0)),
-        "tax_filed_months_12m": filed,
-        "tax_paid_months_12m": tax.count(last12 & (tax["tax_paid"] > 0)),
-        "tax_paid_12m_log": log_total(paid12, filed),
+        "tax_filed_months_12m": tax.count(last12),
+        "tax_paid_months_12m": tax.count(last12 & (paid > 0)),
+        "tax_paid_12m_log": log_sum(paid12),
         "tax_burden_12m": ratio(paid12, sales12),
         "tax_overdue_months_12m": tax.count(last12 & (tax["overdue_tax"] > 0)),
         "tax_overdue_latest_log": np.log1p(tax.last(tax["overdue_tax"], last12)),
         "months_since_last_filing": np.where(latest_month >= 0, month_of(as_of) - latest_month, np.nan),
-        "tax_late_filings_12m": tax.count(last12 & (tax["filed_on"] > tax["deadline"])),
+        "tax_late_filings_12m": tax.count(last12 & (tax["first_filed_on"] > tax["deadline"])),
     }
 
 
@@ -92,8 +102,8 @@ def _contribution_features(rows: Encoded, as_of: pd.Timestamp, prefix: str) -> d
     return {
         f"{prefix}_months_12m": rows.count(last12),
         f"{prefix}_arrears_months_12m": rows.count(last12 & arrears),
-        f"{prefix}_paid_ratio_12m": ratio(rows.total(rows["contribution_paid"], last12),
-                                          rows.total(rows["contribution_due"], last12)),
+        f"{prefix}_paid_ratio_12m": ratio(rows.sum_reported(rows["contribution_paid"], last12),
+                                          rows.sum_reported(rows["contribution_due"], last12)),
     }
 
 
@@ -132,22 +142,21 @@ def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
     last12 = util.in_months(held, as_of, 0, 11)
     power, water = util["is_electricity"], util["is_water"]
     quantity = util["quantity"]
-    recent = util.in_months(held, as_of, 1, 3) & power
-    half_year = util.in_months(held, as_of, 7, 9) & power
-    year_ago = util.in_months(held, as_of, 13, 15) & power
-    recent_use = util.total(quantity, recent)
+    recent_use = util.sum_reported(quantity, util.in_months(held, as_of, 1, 3) & power)
     late = util["days_late"] > 0
     kinds = sum(util.any(last12 & util[f"is_{kind}"]) for kind in ("electricity", "water", "gas"))
     return {
-        "electricity_12m_log": log_total(util.total(quantity, last12 & power), util.count(last12 & power)),
-        "electricity_change_6m": change(recent_use, util.total(quantity, half_year), util.count(half_year)),
-        "electricity_yoy_change": change(recent_use, util.total(quantity, year_ago), util.count(year_ago)),
+        "electricity_12m_log": log_sum(util.sum_reported(quantity, last12 & power)),
+        "electricity_change_6m": change(recent_use, util.sum_reported(quantity, util.in_months(held, as_of, 7, 9)
+                                                                      & power)),
+        "electricity_yoy_change": change(recent_use, util.sum_reported(quantity, util.in_months(held, as_of, 13, 15)
+                                                                       & power)),
         "electricity_volatility_12m": util.variation(quantity, last12 & power),
-        "water_12m_log": log_total(util.total(quantity, last12 & water), util.count(last12 & water)),
+        "water_12m_log": log_sum(util.sum_reported(quantity, last12 & water)),
         "utility_kinds_12m": np.asarray(kinds, dtype=np.float64),
         "utility_late_months_3m": util.distinct_months(util.in_months(held, as_of, 0, 2) & late),
         "utility_late_months_12m": util.distinct_months(last12 & late),
         "utility_days_late_max_12m": util.maximum(util["days_late"], last12),
-        "utility_paid_ratio_12m": ratio(util.total(util["amount_paid"], last12),
-                                        util.total(util["amount_billed"], last12)),
+        "utility_paid_ratio_12m": ratio(util.sum_reported(util["amount_paid"], last12),
+                                        util.sum_reported(util["amount_billed"], last12)),
     }

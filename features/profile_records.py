@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.asof import PUBLICATION_MONTHS
-from features.profile_columns import DAY_NS, MONTH_DAYS, NAT, Encoded, Floats, Mask, lookup, months_ago, months_since
+from features.asof import PUBLICATION_MONTHS, add_months
+from features.profile_columns import NAT, Encoded, Floats, Mask, lookup, months_ago, months_since
 from features.schemas import ENTERPRISE_TYPES, INDUSTRY_SECTIONS
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,7 +45,8 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
         severity = c["severity"]
         months = np.nan_to_num(lookup(severity, _PUBLICATION), nan=PUBLICATION_MONTHS["一般"]).astype(np.int64)
         start = np.where(c["published_on"] == NAT, c["decision_date"], c["published_on"])
-        c["publication_ends"] = start + (months * int(MONTH_DAYS * DAY_NS)).astype(np.int64)
+        ends = add_months(pd.Series(start.view("datetime64[ns]")), pd.Series(months))
+        c["publication_ends"] = ends.to_numpy(dtype="datetime64[ns]").view(np.int64)
         c["is_penalty"] = c["kind"] == "处罚"
         c["severity_minor"] = severity == "轻微"
         c["severity_severe"] = severity == "严重"
