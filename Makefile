@@ -24,9 +24,13 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 
-## Model quality against the oracle of the demo region (needs `make run` or `xinyi demo --no-serve` first).
+## Model quality against the oracle of the demo region (needs `make run` or `xinyi demo --no-serve` first), then
+## ingest throughput and peak memory on BENCH_ROWS tax rows (a quick 1 million by default; the [data-sources]
+## targets are stated at BENCH_ROWS=10000000). Fails when a throughput target is missed.
+BENCH_ROWS ?= 1000000
 bench: setup
 	.venv/bin/python bench/oracle_auc.py
+	.venv/bin/python bench/ingest_throughput.py --rows $(BENCH_ROWS)
 
 clean-data:
 	rm -rf data

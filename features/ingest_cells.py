@@ -83,8 +83,14 @@ class RawColumns:
         """True where the cell is not empty (empty string or null = missing)."""
         if name not in self._present:
             array = self.columns[name]
-            valid = pc.is_valid(array)
-            self._present[name] = to_bool(pc.and_(valid, pc.not_equal(array, "")) if is_text(array) else valid)
+            if isinstance(array, pa.StringArray):  # non-empty = a positive length, read off the offsets
+                _, offsets, _ = array.buffers()
+                lengths = np.diff(np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4))
+                present = lengths > 0
+                self._present[name] = present & to_bool(pc.is_valid(array)) if array.null_count else present
+            else:
+                valid = pc.is_valid(array)
+                self._present[name] = to_bool(pc.and_(valid, pc.not_equal(array, "")) if is_text(array) else valid)
         return self._present[name]
 
     def cells(self, name: str, rows: np.ndarray) -> list[str]:

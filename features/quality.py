@@ -280,9 +280,10 @@ def publication_timeliness(admin_records: pd.DataFrame, extracted_on: date, max_
     """
     current = admin_records[admin_records["_superseded_on"].isna() & admin_records["kind"].isin(TIMELY_KINDS)]
     current = current.sort_values(["decision_date", "record_id"], kind="stable")
+    deadline = (publication_deadline(current["decision_date"], errors="coerce") if len(current)  # no records:
+                else pd.Series(pd.NaT, index=current.index, dtype="datetime64[ns]"))  # no calendar to load
     current = current.assign(department=_department_names(current["department"]),
-                             published_on=current["published_on"].dt.normalize(),
-                             deadline=publication_deadline(current["decision_date"], errors="coerce"))
+                             published_on=current["published_on"].dt.normalize(), deadline=deadline)
     published, deadline, cutoff = current["published_on"], current["deadline"], pd.Timestamp(extracted_on)
     status = pd.Series(np.select(
         [deadline.isna(), published.notna() & (published <= deadline), published.notna(), deadline < cutoff],

@@ -239,7 +239,8 @@ The ingest writes a region's output to `<data_dir>/regions/<region>/ingest/`, bu
 place only when every source succeeded:
 
 ```text
-accepted/<source>.parquet    typed rows, every version, + _superseded_on (empty = current), _file, _line
+accepted/<source>.parquet/   a folder of part-NNNNN.parquet files (one per chunk) read as one table:
+                             typed rows, every version, + _superseded_on (empty = current), _file, _line
 quarantine/<source>.parquet  every canonical column as the raw text + _file, _line, _field, _rule, _message
 reports/<source>.json        read, accepted, quarantined, duplicates, corrections, by_rule, by_field,
                              uscc_warnings, and the same counts per feed file with its format, encoding and
@@ -249,6 +250,9 @@ reports/summary.json         region, extracted_on, totals, and every source's re
 
 - `_file` is the feed's `path`; `_line` is the physical line in a CSV (header = line 1) or JSON Lines file,
   the row number in Parquet, so a provider can find the row in the file they sent.
+- `pandas.read_parquet` and `pyarrow.parquet.read_table` read an accepted folder as one table, parts in name
+  order. Each part is written once; only a part holding a dropped duplicate or a superseded version is
+  written again, when the keys are resolved at the end of the source.
 - In an accepted table dates, months and years are timestamps, numbers and amounts floats, the rest text
   (an empty cell is null).
 - The counts always add up: **read = accepted + quarantined + duplicates**, for every source and every file
