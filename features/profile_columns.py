@@ -32,6 +32,12 @@ def nanoseconds(values: pd.Series) -> Ints:
     return values.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
+def _ordered(first: Ints, second: Ints) -> bool:
+    """Whether rows are already ordered by (first, second)."""
+    step = np.diff(first)
+    return bool(np.all((step > 0) | ((step == 0) & (np.diff(second) >= 0))))
+
+
 def text(values: pd.Series) -> np.ndarray:
     """Codes and names as a fixed-width unicode array ("" for missing), so comparisons run in C, not per object."""
     names: Sequence[object]
@@ -51,14 +57,13 @@ def lookup(values: np.ndarray, table: dict[str, float]) -> Floats:
 
 
 def month_numbers(values: pd.Series) -> Ints:
-    """Report periods (first of the month) as year · 12 + month − 1."""
-    stamps = pd.DatetimeIndex(values)
-    return (stamps.year.to_numpy(np.int64) * 12 + stamps.month.to_numpy(np.int64) - 1).astype(np.int64)
+    """Report periods (first of the month) as months since January 1970 (0 = 1970-01)."""
+    return values.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
 
 
 def month_of(as_of: pd.Timestamp) -> int:
-    """The month number of an as-of date."""
-    return as_of.year * 12 + as_of.month - 1
+    """The month number of an as-of date (months since January 1970, as ``month_numbers``)."""
+    return (as_of.year - 1970) * 12 + as_of.month - 1
 
 
 def months_ago(as_of: pd.Timestamp, months: int) -> int:
@@ -88,8 +93,9 @@ class Encoded:
             enterprise = registry.get_indexer(pd.Index(frame["uscc"])).astype(np.int64)
         keep = enterprise >= 0
         order_column = frame[order_by or spec.event].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        order = np.lexsort((order_column[keep], enterprise[keep]))
-        rows = np.flatnonzero(keep)[order]
+        rows = np.flatnonzero(keep)
+        if not _ordered(enterprise[rows], order_column[rows]):  # ingest order usually is: skip the sort
+            rows = rows[np.lexsort((order_column[rows], enterprise[rows]))]
         wanted = dict.fromkeys((spec.event, spec.available, *columns))
         encoded: dict[str, np.ndarray] = {}
         for name in wanted:

@@ -63,6 +63,8 @@ class SourceTables:
 
 
 _COLUMNS = {**monthly.COLUMNS, **records.COLUMNS}
+PROFILE_COLUMNS: dict[str, tuple[str, ...]] = _COLUMNS
+"""Per source, the columns (besides its event and availability dates) that profiles read."""
 _PREPARE: dict[str, Callable[[str, Encoded], Encoded]] = {
     **dict.fromkeys(monthly.COLUMNS, monthly.prepare), **dict.fromkeys(records.COLUMNS, records.prepare)}
 

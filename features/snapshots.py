@@ -16,6 +16,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,12 +27,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import ProfileEngine, partition_of
 from features.profile_columns import ENTERPRISE
-from features.profiles import SOURCES, SourceTables, build_profiles
+from features.profiles import PROFILE_COLUMNS, SOURCES, SourceTables, build_profiles
+from features.schemas import SOURCES_BY_NAME
 
 MANIFEST = "_manifest.json"
 _BATCH_ROWS = 1_000_000
@@ -88,47 +89,66 @@ def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
     for k in range(partitions):
         mine = owner == k
         local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
-    for source in SOURCES:
-        _partition_source(accepted_path(ingest_dir, source), source, folders, registry, owner, local, batch_rows)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow releases the GIL: two sources at a time
+        done = [pool.submit(_partition_source, accepted_path(ingest_dir, source), source, folders, registry, owner,
+                            local, batch_rows) for source in SOURCES]
+        for future in done:
+            future.result()
     return folders
 
 
 def _partition_source(path: Path, source: str, folders: list[Path], registry: pa.Array, owner: np.ndarray,
                       local: np.ndarray, batch_rows: int) -> None:
-    dataset = ds.dataset(path, format="parquet")
-    keep_uscc = source == "registration"
-    writers: dict[int, pq.ParquetWriter] = {}
+    """One source into every partition folder as an Arrow IPC stream: per batch one look-up, one stable sort
+    by partition and one take, then a zero-copy slice per partition (no Parquet encoding in between)."""
+    dataset = ds.dataset(path, format=_parquet_format(path))
+    columns = [c for c in needed_columns(source) if c in dataset.schema.names]
+    schema = _partition_schema(dataset.schema, columns, source)
+    sinks = [pa.OSFile(str(folder / f"{source}.arrows"), "wb") for folder in folders]
+    writers = [pa.ipc.new_stream(sink, schema) for sink in sinks]
     try:
-        for batch in dataset.to_batches(batch_size=batch_rows):
+        for batch in dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]],
+                                        batch_size=batch_rows):
             found = pc.index_in(batch.column("uscc"), value_set=registry)
             known = found.is_valid().to_numpy(zero_copy_only=False)
             position = pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-            table = _compact(pa.Table.from_batches([batch]), keep_uscc)
-            table = table.append_column(ENTERPRISE, pa.array(local[position]))
-            parts = np.where(known, owner[position], -1)
-            for k in np.unique(parts[parts >= 0]):
-                piece = table.filter(pa.array(parts == k))
-                if int(k) not in writers:
-                    writers[int(k)] = pq.ParquetWriter(folders[k] / f"{source}.parquet", piece.schema)
-                writers[int(k)].write_table(piece)
-        schema = _compact(dataset.schema.empty_table(), keep_uscc).append_column(
-            ENTERPRISE, pa.array([], pa.int32())).schema
+            parts = np.where(known, owner[position], len(folders)).astype(np.int16)
+            order = np.argsort(parts, kind="stable")  # radix sort on small integers; keeps each source's order
+            bounds = np.searchsorted(parts[order], np.arange(len(folders) + 1))
+            table = pa.Table.from_batches([batch]).select(columns)
+            table = table.append_column(ENTERPRISE, pa.array(local[position], pa.int32())).take(pa.array(order))
+            for k, writer in enumerate(writers):
+                if bounds[k + 1] > bounds[k]:
+                    writer.write_table(table.slice(bounds[k], bounds[k + 1] - bounds[k]).cast(schema))
     finally:
-        for writer in writers.values():
+        for writer, sink in zip(writers, sinks, strict=True):
             writer.close()
-    for k, folder in enumerate(folders):
-        if k not in writers:  # an empty table keeps the schema, so every partition has every source
-            pq.write_table(schema.empty_table(), folder / f"{source}.parquet")
+            sink.close()
 
 
-def _compact(table: pa.Table, keep_uscc: bool) -> pa.Table:
-    """Drop what profiles never read (the USCC outside registration, file and line) and dictionary-encode text."""
-    drop = [c for c in ("_file", "_line", *(() if keep_uscc else ("uscc",))) if c in table.column_names]
-    table = table.drop_columns(drop)
-    for i, field in enumerate(table.schema):
-        if pa.types.is_string(field.type) and field.name != "uscc":
-            table = table.set_column(i, field.name, pc.dictionary_encode(table.column(i)))
-    return table
+def needed_columns(source: str) -> list[str]:
+    """The columns profiles read from ``source`` (the USCC only in registration; elsewhere ``_enterprise``)."""
+    spec = SOURCES_BY_NAME[source]
+    wanted = dict.fromkeys([*(("uscc",) if source == "registration" else ()), spec.event, spec.available,
+                            *PROFILE_COLUMNS[source], "_superseded_on"])
+    return list(wanted)
+
+
+def _parquet_format(path: Path) -> ds.ParquetFileFormat:
+    """Parquet read with every text column but the USCC as a dictionary, so codes never become Python strings."""
+    schema = ds.dataset(path, format="parquet").schema
+    text = {f.name for f in schema if pa.types.is_string(f.type) and f.name != "uscc"}
+    return ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
+
+
+def _partition_schema(schema: pa.Schema, columns: list[str], source: str) -> pa.Schema:
+    fields = []
+    for name in columns:
+        field = schema.field(name)
+        if pa.types.is_string(field.type) and name != "uscc":
+            field = field.with_type(pa.dictionary(pa.int32(), pa.string()))
+        fields.append(field)
+    return pa.schema([*fields, pa.field(ENTERPRISE, pa.int32())])
 
 
 @dataclass(frozen=True)
@@ -146,7 +166,12 @@ class _PartitionJob:
 
 
 def _read_partition(folder: Path) -> SourceTables:
-    return SourceTables(**{s: pd.read_parquet(folder / f"{s}.parquet") for s in SOURCES})
+    """A partition folder's sources as pandas frames (text columns arrive as categoricals)."""
+    frames = {}
+    for source in SOURCES:
+        with pa.OSFile(str(folder / f"{source}.arrows"), "rb") as sink:
+            frames[source] = pa.ipc.open_stream(sink).read_all().to_pandas()
+    return SourceTables(**frames)
 
 
 def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: ProfileEngine,

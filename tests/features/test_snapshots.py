@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from features import snapshots
@@ -27,15 +28,20 @@ def ingest_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "ingest"
 
 
+def _read(folder: Path, source: str) -> pd.DataFrame:
+    with pa.OSFile(str(folder / f"{source}.arrows"), "rb") as sink:
+        return pa.ipc.open_stream(sink).read_all().to_pandas()
+
+
 def test_partitioning_on_disk_keeps_every_row_once(ingest_dir: Path, tmp_path: Path) -> None:
     folders = partition_accepted(ingest_dir, tmp_path, partitions=3, batch_rows=500)
-    registries = [pd.read_parquet(folder / "registration.parquet") for folder in folders]
+    registries = [_read(folder, "registration") for folder in folders]
     owners = [set(r["uscc"]) for r in registries]
     assert sum(len(o) for o in owners) == len(set().union(*owners))  # no enterprise in two partitions
     for source in SOURCES:
         whole = pd.read_parquet(ingest_dir / "accepted" / f"{source}.parquet")
         registered = whole[whole["uscc"].isin(set().union(*owners))]
-        parts = [pd.read_parquet(folder / f"{source}.parquet") for folder in folders]
+        parts = [_read(folder, source) for folder in folders]
         assert sum(len(p) for p in parts) == len(registered)
         for part, registry in zip(parts, registries, strict=True):
             # each row names its enterprise by position in its own partition's registry
