@@ -17,13 +17,14 @@ from typing import Any
 import pandas as pd
 
 from api.db import make_engine, migrate
-from api.repository import DemoAccounts, create_demo_accounts, replace_profiles, upsert_enterprises
+from api.repository import DemoAccounts, create_demo_accounts, refresh_profiles, upsert_enterprises
 from config.settings import Settings
 from features.catalogue import FEATURE_NAMES, FEATURE_SPECS
 from features.engines import engine_for
 from features.ingest import current, ingest_region, load_accepted
 from features.outcomes import LABEL, label_applications, load_defaults
-from features.profiles import SourceTables, profile_as_of
+from features.profiles import SourceTables
+from features.snapshots import write_snapshot
 from features.synthetic import RegionFiles, generate_region
 from models.artifact import PdModelArtifact, ScorecardScale
 from models.registry import load_model_by_alias, log_and_register
@@ -149,13 +150,15 @@ class DemoPipeline:
             extracted_on = pd.Timestamp(generated["extracted_on"])
             observed_until = (extracted_on - pd.DateOffset(months=REPORTING_LAG_MONTHS)) + pd.offsets.MonthEnd(0)
             dates = application_dates(tables.tax_monthly["period"].min(), observed_until)
-            engine = engine_for(self.settings.dask_scheduler, self.settings.profile_partitions)
+            engine = engine_for(self.settings.dask_scheduler, self.settings.profile_partitions,
+                                self.settings.profile_workers)
             applications = label_applications(
                 engine.build(tables, dates),
                 load_defaults(self.region.outcomes_path),
                 observed_until=observed_until,
             )
-            serving = profile_as_of(tables, extracted_on)
+            snapshot = write_snapshot(self.root / "ingest", self.root / "snapshots", extracted_on, engine)
+            serving = snapshot.read()
             out = self.root / "profiles"
             out.mkdir(parents=True, exist_ok=True)
             for name, frame in (("applications", applications), ("serving", serving)):
@@ -251,7 +254,7 @@ class DemoPipeline:
                 serving["uscc"].astype(str),
             )
             upsert_enterprises(engine, registration.to_dict("records"))
-            loaded = replace_profiles(engine, serving, facts)
+            loaded = refresh_profiles(engine, serving, facts)
             picks = self.demo_enterprises(serving, registration)
             accounts = create_demo_accounts(engine, self.settings, picks)
         finally:

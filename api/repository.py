@@ -95,6 +95,20 @@ def replace_profiles(
     return len(records)
 
 
+def refresh_profiles(
+    engine: Engine, profiles: pd.DataFrame, facts: Mapping[str, dict[str, Any]] | None = None
+) -> int:
+    """Make ``profiles`` (one snapshot, e.g. ``features.snapshots.latest_snapshot(...).read()``) the only profiles
+    served: older profiles are deleted and the new ones inserted in one transaction, so a reader sees either the
+    previous snapshot or this one, never a mix or a half."""
+    records = profile_records(profiles, facts)
+    with engine.begin() as connection:
+        connection.execute(delete(EnterpriseProfile))
+        for start in range(0, len(records), _CHUNK):
+            connection.execute(insert(EnterpriseProfile), records[start : start + _CHUNK])
+    return len(records)
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     """One demo user and its working key (plaintext only here, in memory, never stored)."""

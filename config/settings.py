@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         None, description="Dask scheduler address (tcp://host:8786) for building profiles; unset: this machine."
     )
     profile_partitions: int = Field(8, ge=1, description="Partitions (by USCC hash) profiles are built in.")
+    profile_workers: int = Field(
+        1, ge=1, description="Worker processes building profile partitions here (memory: one partition each)."
+    )
     lightgbm_threads: int = Field(1, ge=1, description="LightGBM threads when scoring inside the service.")
     key_cache_seconds: int = Field(
         60, ge=0, description="How long a verified API key is remembered in memory (0 disables the cache)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from datetime import date
 
 import pandas as pd
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.db.models import Account, ApiKey, Authorisation, Bank, Enterprise, EnterpriseProfile
-from api.repository import create_demo_accounts, replace_profiles, upsert_enterprises
+from api.repository import create_demo_accounts, refresh_profiles, replace_profiles, upsert_enterprises
 from config.settings import Settings
 from scoring.facts import PolicyFacts, RevenueEvidence
 from scoring.types import PolicyRecord
@@ -83,6 +84,34 @@ def test_replace_profiles_is_all_or_nothing(engine: Engine, db: Session) -> None
 
     db.expire_all()
     assert [p.features for p in db.scalars(select(EnterpriseProfile))] == [{"tax": 1.0}]
+
+
+def test_refresh_serves_only_the_new_snapshot_and_readers_never_see_half(engine: Engine) -> None:
+    usccs = [new_uscc() for _ in range(300)]
+    upsert_enterprises(engine, [_enterprise(u) for u in usccs])
+    old = pd.DataFrame({"uscc": usccs, "as_of": ["2026-06-30"] * 300, "tax": 1.0})
+    new = pd.DataFrame({"uscc": usccs[:250], "as_of": ["2026-09-30"] * 250, "tax": 2.0})  # 50 closed since
+    refresh_profiles(engine, old)
+    seen: set[tuple[tuple[date, int], ...]] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            with Session(engine) as session:
+                rows = session.execute(select(EnterpriseProfile.as_of, func.count()).group_by(EnterpriseProfile.as_of))
+                seen.add(tuple(sorted((day, count) for day, count in rows)))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for snapshot in (new, old, new):
+            refresh_profiles(engine, snapshot)
+    finally:
+        stop.set()
+        reader.join()
+    assert seen and seen <= {((date(2026, 6, 30), 300),), ((date(2026, 9, 30), 250),)}, seen  # whole ones only
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(EnterpriseProfile)) == 250
 
 
 def test_non_numeric_features_are_refused(engine: Engine) -> None:
