@@ -84,3 +84,17 @@ def test_latest_is_the_newest_complete_snapshot(ingest_dir: Path, tmp_path: Path
     (incomplete / "part-00000.parquet").write_bytes(b"")  # parts without a manifest: not a snapshot
     assert latest_snapshot(tmp_path) == newer
     assert [s.as_of for s in list_snapshots(tmp_path)] == [AS_OF, pd.Timestamp("2025-09-30")]
+
+
+@pytest.mark.slow
+def test_a_snapshot_built_on_a_dask_cluster_is_the_same(ingest_dir: Path, tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    from features.engines import DaskEngine
+
+    local = write_snapshot(ingest_dir, tmp_path / "local", AS_OF, LocalEngine(partitions=3))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask = write_snapshot(ingest_dir, tmp_path / "dask", AS_OF, DaskEngine(client, partitions=3))
+    assert dask.rows == local.rows
+    pd.testing.assert_frame_equal(dask.read(), local.read())
