@@ -107,8 +107,9 @@ def _partition_source(path: Path, source: str, folders: list[Path], registry: pa
     sinks = [pa.OSFile(str(folder / f"{source}.arrows"), "wb") for folder in folders]
     writers = [pa.ipc.new_stream(sink, schema) for sink in sinks]
     try:
-        for batch in dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]],
-                                        batch_size=batch_rows):
+        batches = dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
+                                     batch_readahead=1, fragment_readahead=1)  # memory: a batch or two, not 16
+        for batch in batches:
             found = pc.index_in(batch.column("uscc"), value_set=registry)
             known = found.is_valid().to_numpy(zero_copy_only=False)
             position = pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64)
