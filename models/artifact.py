@@ -18,11 +18,13 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
+from models.calibration import IsotonicCalibrator, PlattCalibrator, calibrator_from_dict
 from models.train import TrainedModel
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # format 1: Platt calibration only, stored as intercept and slope
 BOOSTER_FILE = "booster.txt"
 META_FILE = "meta.json"
 
@@ -40,7 +42,13 @@ class ScorecardScale:
 
 @dataclass(frozen=True)
 class PdModelArtifact:
-    """Everything needed to reproduce a PD, score and reasons; ``booster`` is parsed once, on first use."""
+    """Everything needed to reproduce a PD, score and reasons; ``booster`` is parsed once, on first use.
+
+    ``calibration`` is the chosen calibrator's record (Platt or isotonic knots) that :meth:`predict_log_odds`
+    applies; ``calibration_intercept``/``calibration_slope`` are always the Platt line on the same validation
+    data, the linear scale that turns margin contributions into reason points. An empty ``calibration``
+    means that Platt line.
+    """
 
     model_string: str
     feature_names: tuple[str, ...]
@@ -50,6 +58,7 @@ class PdModelArtifact:
     feature_dtypes: dict[str, str] = field(default_factory=dict)
     missing_value: str = "NaN"
     metadata: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.feature_dtypes:
@@ -58,18 +67,28 @@ class PdModelArtifact:
             raise ValueError("every model feature must be float64")
 
     @classmethod
-    def from_trained(cls, trained: TrainedModel, scale: ScorecardScale) -> PdModelArtifact:
-        """Freeze a trained model with the scorecard scale it will be reported on."""
+    def from_trained(
+        cls, trained: TrainedModel, scale: ScorecardScale, extra_metadata: dict[str, Any] | None = None
+    ) -> PdModelArtifact:
+        """Freeze a trained model with the scorecard scale it will be reported on.
+
+        ``extra_metadata`` (catalogue version, training-data fingerprint, baselines …) is stored beside the
+        training record.
+        """
         metadata = {
             "metrics": trained.metrics,
             "params": {k: v for k, v in trained.params.items() if k != "num_threads"},
             "best_iteration": trained.best_iteration,
-            "train_start": trained.train_start.isoformat(),
-            "train_end": trained.train_end.isoformat(),
-            "oot_start": trained.oot_start.isoformat(),
-            "oot_end": trained.oot_end.isoformat(),
+            "train_start": _iso(trained.train_start),
+            "train_end": _iso(trained.train_end),
+            "oot_start": _iso(trained.oot_start),
+            "oot_end": _iso(trained.oot_end),
+            "calibration_method": trained.calibration_method,
+            "calibration_scores": trained.calibration_scores,
+            "columns": trained.columns,
             "lightgbm_version": lgb.__version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(extra_metadata or {}),
         }
         return cls(
             model_string=trained.booster.model_to_string(),
@@ -78,6 +97,7 @@ class PdModelArtifact:
             calibration_slope=trained.calibration_slope,
             scale=scale,
             metadata=metadata,
+            calibration=dict(trained.calibration),
         )
 
     @cached_property
@@ -88,11 +108,28 @@ class PdModelArtifact:
             raise ValueError("booster features differ from the artifact's feature list")
         return booster
 
+    @cached_property
+    def calibrator(self) -> PlattCalibrator | IsotonicCalibrator:
+        """The chosen calibrator (the Platt line when ``calibration`` is empty)."""
+        if not self.calibration:
+            return calibrator_from_dict(
+                {"method": "platt", "intercept": self.calibration_intercept, "slope": self.calibration_slope}
+            )
+        return calibrator_from_dict(self.calibration)
+
+    @property
+    def calibration_method(self) -> str:
+        """"platt" or "isotonic"."""
+        return self.calibrator.method
+
+    def log_odds_from_margin(self, margin: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Calibrated log-odds of default for raw booster margins."""
+        return self.calibrator.log_odds(margin)
+
     def predict_log_odds(self, x: npt.NDArray[np.float64], num_threads: int = 1) -> npt.NDArray[np.float64]:
         """Calibrated log-odds of default for a float64 matrix in feature order."""
         margin = self.booster.predict(x, raw_score=True, num_threads=num_threads)
-        margin = np.asarray(margin, dtype=np.float64)
-        return self.calibration_intercept + self.calibration_slope * margin
+        return self.log_odds_from_margin(np.asarray(margin, dtype=np.float64))
 
     def predict_pd(self, x: npt.NDArray[np.float64], num_threads: int = 1) -> npt.NDArray[np.float64]:
         """Calibrated probability of default for a float64 matrix in feature order."""
@@ -109,7 +146,8 @@ class PdModelArtifact:
             "feature_dtypes": self.feature_dtypes,
             "missing_value": self.missing_value,
             # repr-exact floats: JSON writes the shortest string that reads back to the same double
-            "calibration": {"intercept": self.calibration_intercept, "slope": self.calibration_slope},
+            "calibration": {"intercept": self.calibration_intercept, "slope": self.calibration_slope,
+                            "chosen": self.calibration},
             "scale": asdict(self.scale),
             "metadata": self.metadata,
         }
@@ -122,7 +160,7 @@ class PdModelArtifact:
         """Read an artifact folder written by :meth:`save`."""
         path = Path(directory)
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
-        if meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format_version") not in READABLE_FORMATS:
             raise ValueError(f"unsupported artifact format {meta.get('format_version')!r} in {path}")
         return cls(
             model_string=(path / BOOSTER_FILE).read_text(encoding="utf-8"),
@@ -133,4 +171,9 @@ class PdModelArtifact:
             feature_dtypes=dict(meta["feature_dtypes"]),
             missing_value=str(meta["missing_value"]),
             metadata=dict(meta["metadata"]),
+            calibration=dict(meta["calibration"].get("chosen") or {}),
         )
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else str(value.isoformat())

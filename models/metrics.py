@@ -127,3 +127,50 @@ def psi(
     e_share = np.maximum(e_share, epsilon)
     a_share = np.maximum(a_share, epsilon)
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+
+
+def brier(y_true: ArrayLike, predicted_pd: ArrayLike) -> float:
+    """Brier score: mean squared difference between predicted PD and the 0/1 outcome (lower is better)."""
+    y = np.asarray(y_true, dtype=float).ravel()
+    p = np.asarray(predicted_pd, dtype=float).ravel()
+    return float(np.mean((p - y) ** 2))
+
+
+def log_loss(y_true: ArrayLike, predicted_pd: ArrayLike, epsilon: float = 1e-15) -> float:
+    """Mean negative log-likelihood of the outcomes under the predicted PDs (clipped away from 0 and 1)."""
+    y = np.asarray(y_true, dtype=float).ravel()
+    p = np.clip(np.asarray(predicted_pd, dtype=float).ravel(), epsilon, 1.0 - epsilon)
+    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
+
+
+def decile_bands(predicted_pd: ArrayLike, bands: int = 10) -> npt.NDArray[np.str_]:
+    """Band label ("01" lowest PD … "10" highest) of each row by equal-count ranks of the predicted PD.
+
+    Ranks rather than quantile edges, so ties and heavy point masses still give bands of equal size.
+    """
+    p = np.asarray(predicted_pd, dtype=float).ravel()
+    if p.size == 0:
+        return np.asarray([], dtype=str)
+    ranks = np.argsort(np.argsort(p, kind="stable"), kind="stable")
+    index = (ranks * bands) // p.size + 1
+    return np.char.zfill(index.astype(str), 2)
+
+
+def expected_calibration_error(y_true: ArrayLike, predicted_pd: ArrayLike, bands: int = 10) -> float:
+    """ECE: Σ_b (n_b / n)·|observed rate_b − mean predicted PD_b| over equal-count PD deciles."""
+    y = np.asarray(y_true, dtype=float).ravel()
+    p = np.asarray(predicted_pd, dtype=float).ravel()
+    if y.size != p.size or y.size == 0:
+        raise ValueError("y_true and predicted_pd must be non-empty and of the same length")
+    rows = calibration_table(y, p, decile_bands(p, bands))
+    return float(sum(r.rows * abs(r.observed_rate - r.predicted_pd) for r in rows) / y.size)
+
+
+def probability_metrics(y_true: ArrayLike, predicted_pd: ArrayLike) -> dict[str, float]:
+    """Brier, log-loss, ECE and mean PD of one sample: how good the probabilities are, not only the ranks."""
+    return {
+        "brier": brier(y_true, predicted_pd),
+        "log_loss": log_loss(y_true, predicted_pd),
+        "ece": expected_calibration_error(y_true, predicted_pd),
+        "mean_pd": float(np.mean(np.asarray(predicted_pd, dtype=float))),
+    }

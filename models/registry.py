@@ -11,13 +11,14 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from models.artifact import PdModelArtifact
+from models.history import CHAMPION, ChampionEvent, default_history_path, record_champion
 from models.train import TrainedModel
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 ARTIFACT_PATH = "pd_model"
 _NOISY_LOGGERS = ("mlflow", "alembic")
 _MAX_PARAM_LENGTH = 6_000
+REPORT_FILE = "validation_report.html"
+_METADATA_PARAMS = ("catalogue_version", "training_fingerprint", "calibration_scores", "columns", "baselines")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class RegisteredModel:
 
 
 @contextmanager
-def _quiet_mlflow() -> Iterator[None]:
+def quiet_mlflow() -> Iterator[None]:
     """Silence MLflow's INFO chatter (database migrations, progress bars) for the duration of a call."""
     saved_levels = {name: logging.getLogger(name).level for name in _NOISY_LOGGERS}
     saved_env = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
@@ -55,7 +58,7 @@ def _quiet_mlflow() -> Iterator[None]:
             os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = saved_env
 
 
-def _client(tracking_uri: str) -> Any:
+def client_for(tracking_uri: str) -> Any:
     from mlflow import MlflowClient  # imported lazily: mlflow takes seconds to import
 
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -83,19 +86,28 @@ def log_and_register(
     artifact_location: str | Path,
     model_name: str,
     experiment: str = "pre_credit",
-    alias: str = "champion",
+    alias: str | None = "champion",
+    report_html: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    history_path: Path | None = None,
 ) -> RegisteredModel:
-    """Log one run (params, metrics, artifact folder), register it as a new version, point ``alias`` at it."""
+    """Log one run (params, metrics, artifact folder, report), register a new version, point ``alias`` at it.
+
+    The artifact's metadata (catalogue version, training-data fingerprint, baselines …) goes in as params
+    and tags too. Nothing is registered unless every log call succeeded: a failure marks the run FAILED and
+    leaves the registry and its aliases as they were. Pointing ``champion`` at the new version is recorded
+    in the champion history (``history_path``, default beside a SQLite store: :func:`default_history_path`).
+    """
     from mlflow.entities import Metric, Param
     from mlflow.exceptions import MlflowException
 
-    with _quiet_mlflow():
-        client = _client(tracking_uri)
+    with quiet_mlflow():
+        client = client_for(tracking_uri)
         experiment_id = _experiment_id(client, experiment, artifact_location)
         run = client.create_run(
             experiment_id,
-            run_name=f"{model_name}-{trained.oot_end.isoformat()}",
-            tags={"model_name": model_name, "features": str(len(trained.feature_names))},
+            run_name=f"{model_name}-{trained.oot_end or 'cv'}",
+            tags={"model_name": model_name, "features": str(len(trained.feature_names)), **(tags or {})},
         )
         run_id = run.info.run_id
         try:
@@ -103,10 +115,13 @@ def log_and_register(
             params = {
                 **{key: _param_value(value) for key, value in trained.params.items()},
                 "best_iteration": str(trained.best_iteration),
-                "train_window": f"{trained.train_start.isoformat()}..{trained.train_end.isoformat()}",
-                "oot_window": f"{trained.oot_start.isoformat()}..{trained.oot_end.isoformat()}",
+                "train_window": f"{trained.train_start}..{trained.train_end}",
+                "oot_window": f"{trained.oot_start}..{trained.oot_end}",
+                "calibration_method": trained.calibration_method,
                 "calibration_intercept": repr(trained.calibration_intercept),
                 "calibration_slope": repr(trained.calibration_slope),
+                **{key: _param_value(artifact.metadata[key]) for key in _METADATA_PARAMS
+                   if key in artifact.metadata},
             }
             client.log_batch(
                 run_id,
@@ -114,7 +129,11 @@ def log_and_register(
                 params=[Param(key, value) for key, value in params.items()],
             )
             with tempfile.TemporaryDirectory(prefix="pd_model_") as tmp:
-                client.log_artifacts(run_id, str(artifact.save(tmp)), artifact_path=ARTIFACT_PATH)
+                client.log_artifacts(run_id, str(artifact.save(Path(tmp) / "model")), artifact_path=ARTIFACT_PATH)
+                if report_html is not None:
+                    report = Path(tmp) / REPORT_FILE
+                    report.write_text(report_html, encoding="utf-8")
+                    client.log_artifact(run_id, str(report))
             client.set_terminated(run_id)
         except Exception:
             client.set_terminated(run_id, status="FAILED")
@@ -126,9 +145,38 @@ def log_and_register(
         version = client.create_model_version(
             model_name, source=f"{run.info.artifact_uri}/{ARTIFACT_PATH}", run_id=run_id
         )
-        client.set_registered_model_alias(model_name, alias, version.version)
+        if alias is not None:
+            previous = alias_version(client, model_name, alias)
+            client.set_registered_model_alias(model_name, alias, version.version)
+            if alias == CHAMPION:
+                record_champion(
+                    history_path or default_history_path(tracking_uri, model_name),
+                    ChampionEvent.now(model_name, str(version.version), previous, "register", "registered as champion"),
+                )
     logger.info("registered %s version %s as %s (run %s)", model_name, version.version, alias, run_id)
     return RegisteredModel(name=model_name, version=str(version.version), run_id=run_id)
+
+
+def alias_version(client: Any, model_name: str, alias: str) -> str | None:
+    """The version ``alias`` points at, or None when the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def load_model_version(tracking_uri: str, model_name: str, version: str) -> PdModelArtifact:
+    """Download one registered version as a :class:`PdModelArtifact`."""
+    from mlflow.artifacts import download_artifacts
+
+    with quiet_mlflow():
+        client = client_for(tracking_uri)
+        found = client.get_model_version(model_name, str(version))
+        with tempfile.TemporaryDirectory(prefix="pd_model_") as tmp:
+            local = download_artifacts(artifact_uri=found.source, dst_path=tmp, tracking_uri=tracking_uri)
+            return PdModelArtifact.load(local)
 
 
 def load_model_by_alias(
@@ -137,8 +185,8 @@ def load_model_by_alias(
     """Download the version ``alias`` points at; return it as a :class:`PdModelArtifact` and its version."""
     from mlflow.artifacts import download_artifacts
 
-    with _quiet_mlflow():
-        client = _client(tracking_uri)
+    with quiet_mlflow():
+        client = client_for(tracking_uri)
         version = client.get_model_version_by_alias(model_name, alias)
         with tempfile.TemporaryDirectory(prefix="pd_model_") as tmp:
             local = download_artifacts(artifact_uri=version.source, dst_path=tmp, tracking_uri=tracking_uri)

@@ -1,10 +1,10 @@
-"""Train the pre-credit PD model (预授信模型): out-of-time split, LightGBM, Platt calibration, metrics."""
+"""Train the pre-credit PD model (预授信模型): out-of-time split, monotone LightGBM, chosen calibration, metrics."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -12,13 +12,34 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
 
 from features.catalogue import FEATURE_SPECS
-from models.metrics import discrimination, psi
+from models.calibration import (
+    CalibrationChoice,
+    CalibrationMethod,
+    IsotonicCalibrator,
+    PlattCalibrator,
+    calibrator_from_dict,
+    choose_calibration,
+)
+from models.metrics import discrimination, probability_metrics, psi
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DATE_COLUMN",
+    "DEFAULT_PARAMS",
+    "ID_COLUMN",
+    "TARGET_COLUMN",
+    "DataSplit",
+    "PlattCalibrator",
+    "TrainedModel",
+    "feature_matrix",
+    "fit_pd_model",
+    "monotone_constraints",
+    "split_out_of_time",
+    "train_pd_model",
+]
 
 ID_COLUMN = "uscc"
 DATE_COLUMN = "as_of"
@@ -45,12 +66,12 @@ EARLY_STOPPING_ROUNDS = 100
 
 @dataclass(frozen=True)
 class DataSplit:
-    """Train, validation and out-of-time frames, with the date that starts the out-of-time window."""
+    """Train, validation and out-of-time (or held-out test) frames, with the date that starts the test window."""
 
     train: pd.DataFrame
     validation: pd.DataFrame
     oot: pd.DataFrame
-    oot_start: pd.Timestamp
+    oot_start: pd.Timestamp | None
 
 
 def split_out_of_time(
@@ -60,30 +81,34 @@ def split_out_of_time(
     gap_months: int = 0,
     validation_fraction: float = 0.25,
     seed: int = 0,
+    date_column: str = DATE_COLUMN,
+    id_column: str | None = ID_COLUMN,
 ) -> DataSplit:
-    """Split by time, then by enterprise: OOT = as_of in the last ``oot_months``; the rest by enterprise.
+    """Split by time, then by enterprise: OOT = dates in the last ``oot_months``; the rest by enterprise.
 
-    The OOT window (as_of > latest as_of − ``oot_months``) tests the model on applications it could not
-    have seen, as a bank would use it. Development rows with as_of within ``gap_months`` before the window
+    The OOT window (date > latest date − ``oot_months``) tests the model on applications it could not
+    have seen, as a bank would use it. Development rows dated within ``gap_months`` before the window
     are dropped (a gap of the 12-month outcome horizon keeps every development outcome observed before the
     window opens). Development enterprises go wholly to train or wholly to validation: one enterprise's
     rows at successive dates are near copies with correlated labels, so a row-wise split would let early
-    stopping and calibration reward memorising enterprises and overstate validation AUC.
+    stopping and calibration reward memorising enterprises and overstate validation AUC. With
+    ``id_column=None`` every row is its own enterprise.
     """
     if oot_months < 1 or gap_months < 0:
         raise ValueError("oot_months must be ≥ 1 and gap_months ≥ 0")
     if not 0 < validation_fraction < 1:
         raise ValueError("validation_fraction must be between 0 and 1")
-    as_of = pd.to_datetime(frame[DATE_COLUMN])
+    as_of = pd.to_datetime(frame[date_column])
     oot_start_exclusive = as_of.max() - pd.DateOffset(months=oot_months)
     is_oot = as_of > oot_start_exclusive
     development = frame[as_of <= oot_start_exclusive - pd.DateOffset(months=gap_months)]
     if development.empty:
         raise ValueError("no development rows before the out-of-time window; lower oot_months or gap_months")
-    enterprises = np.sort(development[ID_COLUMN].unique())
+    ids = development.index.to_numpy() if id_column is None else development[id_column].to_numpy()
+    enterprises = np.sort(pd.unique(ids))
     shuffled = np.random.default_rng(seed).permutation(enterprises)
     n_validation = max(1, round(validation_fraction * len(enterprises)))
-    in_validation = development[ID_COLUMN].isin(set(shuffled[:n_validation]))
+    in_validation = np.isin(ids, shuffled[:n_validation])
     return DataSplit(
         train=development[~in_validation],
         validation=development[in_validation],
@@ -92,36 +117,13 @@ def split_out_of_time(
     )
 
 
-class PlattCalibrator:
-    """Platt scaling of the raw margin: calibrated log-odds = intercept_ + slope_ · margin."""
-
-    def fit(self, margin: npt.ArrayLike, y: npt.ArrayLike) -> PlattCalibrator:
-        """Fit an unpenalised one-feature logistic regression of ``y`` on the margin."""
-        x = np.asarray(margin, dtype=np.float64).reshape(-1, 1)
-        target = np.asarray(y).astype(int).ravel()
-        if np.unique(target).size != 2:
-            raise ValueError("calibration needs both defaults and non-defaults")
-        regression = LogisticRegression(C=np.inf, max_iter=1_000).fit(x, target)
-        self.intercept_ = float(regression.intercept_[0])
-        self.slope_ = float(regression.coef_[0, 0])
-        if self.slope_ <= 0:
-            logger.warning("calibration slope %.4f is not positive: the model does not rank", self.slope_)
-        return self
-
-    def log_odds(self, margin: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Calibrated log-odds of default for raw margins."""
-        if not hasattr(self, "slope_"):
-            raise NotFittedError("PlattCalibrator is not fitted; call fit(margin, y) first")
-        return self.intercept_ + self.slope_ * np.asarray(margin, dtype=np.float64)
-
-    def predict_proba(self, margin: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Calibrated probability of default for raw margins."""
-        return 1.0 / (1.0 + np.exp(-self.log_odds(margin)))
-
-
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted booster with its calibration, metrics per sample, parameters and training window."""
+    """A fitted booster with its chosen calibration, metrics per sample, parameters and training window.
+
+    ``calibration_intercept``/``calibration_slope`` are always the Platt fit on validation (the linear
+    scale of reason points); ``calibration`` is the chosen calibrator's record, which ``predict_pd`` applies.
+    """
 
     booster: lgb.Booster
     feature_names: tuple[str, ...]
@@ -130,10 +132,26 @@ class TrainedModel:
     metrics: dict[str, dict[str, float]]
     params: dict[str, Any]
     best_iteration: int
-    train_start: date
-    train_end: date
-    oot_start: date
-    oot_end: date
+    train_start: date | None
+    train_end: date | None
+    oot_start: date | None
+    oot_end: date | None
+    calibration: dict[str, Any] = field(default_factory=dict)
+    calibration_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    columns: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def calibration_method(self) -> CalibrationMethod:
+        """"platt" or "isotonic": the calibration ``predict_pd`` applies."""
+        return "isotonic" if self.calibration.get("method") == "isotonic" else "platt"
+
+    def calibrator(self) -> PlattCalibrator | IsotonicCalibrator:
+        """The chosen calibrator, rebuilt from its record."""
+        if not self.calibration:
+            return calibrator_from_dict(
+                {"method": "platt", "intercept": self.calibration_intercept, "slope": self.calibration_slope}
+            )
+        return calibrator_from_dict(self.calibration)
 
     def raw_margin(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Raw booster margin (uncalibrated log-odds) for a float64 matrix in feature order."""
@@ -141,8 +159,7 @@ class TrainedModel:
 
     def predict_pd(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Calibrated probability of default for a float64 matrix in feature order."""
-        log_odds = self.calibration_intercept + self.calibration_slope * self.raw_margin(x)
-        return 1.0 / (1.0 + np.exp(-log_odds))
+        return 1.0 / (1.0 + np.exp(-self.calibrator().log_odds(self.raw_margin(x))))
 
     def flat_metrics(self) -> dict[str, float]:
         """Metrics as ``<name>_<sample>`` (auc_oot, ks_validation …) for tracking stores."""
@@ -169,49 +186,60 @@ def feature_matrix(frame: pd.DataFrame, feature_names: Sequence[str]) -> npt.NDA
     return x
 
 
-def _check_frame(frame: pd.DataFrame, feature_names: Sequence[str]) -> None:
-    missing = [c for c in (ID_COLUMN, DATE_COLUMN, TARGET_COLUMN, *feature_names) if c not in frame.columns]
+def _check_frame(frame: pd.DataFrame, feature_names: Sequence[str], label: str, required: Sequence[str]) -> None:
+    missing = [c for c in (*required, label, *feature_names) if c not in frame.columns]
     if missing:
         raise ValueError(f"training frame lacks columns: {missing}")
     if len(set(feature_names)) != len(feature_names):
         raise ValueError("feature_names contains duplicates")
-    if not frame[TARGET_COLUMN].isin((0, 1)).all():
-        raise ValueError(f"{TARGET_COLUMN} must be 0 or 1")
+    if not frame[label].isin((0, 1)).all():
+        raise ValueError(f"{label} must be 0 or 1")
 
 
-def train_pd_model(
-    frame: pd.DataFrame,
+def _window(*frames: pd.DataFrame, column: str | None) -> tuple[date | None, date | None]:
+    if column is None:
+        return None, None
+    dates = pd.to_datetime(pd.concat([f[column] for f in frames]))
+    return dates.min().date(), dates.max().date()
+
+
+def merged_params(
+    feature_names: Sequence[str], seed: int, num_threads: int, params: Mapping[str, Any] | None, monotone: bool
+) -> dict[str, Any]:
+    """:data:`DEFAULT_PARAMS`, the seed and threads, catalogue monotone constraints, then ``params``."""
+    merged: dict[str, Any] = {**DEFAULT_PARAMS, "seed": seed, "num_threads": num_threads}
+    if monotone:
+        merged["monotone_constraints"] = monotone_constraints(feature_names)
+        merged["monotone_constraints_method"] = "intermediate"
+    merged.update(params or {})
+    return merged
+
+
+def fit_pd_model(
+    split: DataSplit,
     feature_names: Sequence[str],
     *,
     seed: int,
     params: Mapping[str, Any] | None = None,
-    oot_months: int = 12,
-    gap_months: int = 0,
-    validation_fraction: float = 0.25,
     num_threads: int = 1,
     monotone: bool = True,
+    calibration: CalibrationChoice = "auto",
+    label: str = TARGET_COLUMN,
+    date_column: str | None = DATE_COLUMN,
+    id_column: str | None = ID_COLUMN,
 ) -> TrainedModel:
-    """Fit LightGBM on train, stop early on validation, Platt-calibrate on validation, report on all three.
+    """Fit LightGBM on ``split.train``, stop early and calibrate on validation, report on all three samples.
 
-    ``params`` override :data:`DEFAULT_PARAMS`; ``monotone`` adds catalogue-direction constraints so more
-    arrears never raises a score (overridable through ``params["monotone_constraints"]``).
+    Calibration is Platt or isotonic, chosen on validation by cross-fitted log-loss (``calibration="auto"``)
+    or forced. Metrics per sample: AUC, KS, Gini, default rate, rows, Brier, log-loss, ECE, mean PD, and PSI
+    of the margin against train for validation and OOT.
     """
     names = tuple(feature_names)
-    _check_frame(frame, names)
-    split = split_out_of_time(
-        frame, oot_months, gap_months=gap_months, validation_fraction=validation_fraction, seed=seed
-    )
-    if split.oot.empty:
-        raise ValueError("out-of-time window is empty")
-    merged: dict[str, Any] = {**DEFAULT_PARAMS, "seed": seed, "num_threads": num_threads}
-    if monotone:
-        merged["monotone_constraints"] = monotone_constraints(names)
-        merged["monotone_constraints_method"] = "intermediate"
-    merged.update(params or {})
+    merged = merged_params(names, seed, num_threads, params, monotone)
     rounds = int(merged.pop("num_boost_round", MAX_BOOST_ROUNDS))
     samples = {"train": split.train, "validation": split.validation, "oot": split.oot}
     x = {key: feature_matrix(part, names) for key, part in samples.items()}
-    y = {key: part[TARGET_COLUMN].to_numpy(dtype=np.int64) for key, part in samples.items()}
+    y = {key: part[label].to_numpy(dtype=np.int64) for key, part in samples.items()}
 
     train_set = lgb.Dataset(x["train"], label=y["train"], feature_name=list(names), free_raw_data=False)
     valid_set = lgb.Dataset(x["validation"], label=y["validation"], reference=train_set)
@@ -228,29 +256,69 @@ def train_pd_model(
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
 
     margins = {key: booster.predict(x[key], raw_score=True) for key in samples}
-    calibrator = PlattCalibrator().fit(margins["validation"], y["validation"])
+    groups = None if id_column is None else split.validation[id_column].to_numpy()
+    selection = choose_calibration(margins["validation"], y["validation"], groups=groups, choice=calibration,
+                                   seed=seed)
     metrics = {}
     for key in samples:
-        metrics[key] = discrimination(y[key], margins[key])
-        metrics[key]["mean_pd"] = float(calibrator.predict_proba(margins[key]).mean())
+        pd_ = 1.0 / (1.0 + np.exp(-selection.calibrator.log_odds(margins[key])))
+        metrics[key] = {**discrimination(y[key], margins[key]), **probability_metrics(y[key], pd_)}
         if key != "train":  # stability of the margin distribution against training (< 0.1 stable)
             metrics[key]["psi"] = psi(margins["train"], margins[key])
     logger.info(
-        "trained PD model: %d trees, AUC validation %.3f, OOT %.3f",
-        best, metrics["validation"]["auc"], metrics["oot"]["auc"],
+        "trained PD model: %d trees, %s calibration, AUC validation %.3f, OOT %.3f",
+        best, selection.method, metrics["validation"]["auc"], metrics["oot"]["auc"],
     )
-    development_dates = pd.to_datetime(pd.concat([split.train[DATE_COLUMN], split.validation[DATE_COLUMN]]))
-    oot_dates = pd.to_datetime(split.oot[DATE_COLUMN])
+    train_start, train_end = _window(split.train, split.validation, column=date_column)
+    oot_start, oot_end = _window(split.oot, column=date_column)
     return TrainedModel(
         booster=booster,
         feature_names=names,
-        calibration_intercept=calibrator.intercept_,
-        calibration_slope=calibrator.slope_,
+        calibration_intercept=selection.platt.intercept_,
+        calibration_slope=selection.platt.slope_,
         metrics=metrics,
         params=merged,
         best_iteration=int(best),
-        train_start=development_dates.min().date(),
-        train_end=development_dates.max().date(),
-        oot_start=oot_dates.min().date(),
-        oot_end=oot_dates.max().date(),
+        train_start=train_start,
+        train_end=train_end,
+        oot_start=oot_start,
+        oot_end=oot_end,
+        calibration=selection.calibrator.to_dict(),
+        calibration_scores=selection.scores,
+        columns={"label": label, "date": date_column, "id": id_column},
+    )
+
+
+def train_pd_model(
+    frame: pd.DataFrame,
+    feature_names: Sequence[str],
+    *,
+    seed: int,
+    params: Mapping[str, Any] | None = None,
+    oot_months: int = 12,
+    gap_months: int = 0,
+    validation_fraction: float = 0.25,
+    num_threads: int = 1,
+    monotone: bool = True,
+    calibration: CalibrationChoice = "auto",
+    label: str = TARGET_COLUMN,
+    date_column: str = DATE_COLUMN,
+    id_column: str | None = ID_COLUMN,
+) -> TrainedModel:
+    """Split ``frame`` out of time and by enterprise, then :func:`fit_pd_model`.
+
+    ``params`` override :data:`DEFAULT_PARAMS`; ``monotone`` adds catalogue-direction constraints so more
+    arrears never raises a score (overridable through ``params["monotone_constraints"]``).
+    """
+    names = tuple(feature_names)
+    _check_frame(frame, names, label, [c for c in (id_column, date_column) if c is not None])
+    split = split_out_of_time(
+        frame, oot_months, gap_months=gap_months, validation_fraction=validation_fraction, seed=seed,
+        date_column=date_column, id_column=id_column,
+    )
+    if split.oot.empty:
+        raise ValueError("out-of-time window is empty")
+    return fit_pd_model(
+        split, names, seed=seed, params=params, num_threads=num_threads, monotone=monotone,
+        calibration=calibration, label=label, date_column=date_column, id_column=id_column,
     )

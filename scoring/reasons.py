@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -22,9 +23,13 @@ MIN_POINTS = 1.0
 """Contributions worth less than one point are not reasons."""
 
 
+@lru_cache(maxsize=1 << 16)
 def reason_texts(feature: str, value: float | None) -> tuple[str, str]:
     """The catalogue's reason filled with the enterprise's own value ("近12个月社保欠缴3个月"); a feature
-    outside the catalogue reads as its name and value, a missing value as what missing means."""
+    outside the catalogue reads as its name and value, a missing value as what missing means.
+
+    Cached: counts, months and flags repeat across enterprises, and formatting is most of a reason's cost.
+    """
     spec = FEATURE_SPECS.get(feature)
     if spec is not None:
         return spec.reason_texts(value)
@@ -32,20 +37,21 @@ def reason_texts(feature: str, value: float | None) -> tuple[str, str]:
     return f"{feature}: {shown}", f"{feature}: {'no data' if shown == '无数据' else shown}"
 
 
+@lru_cache(maxsize=1 << 16)
+def _worded(feature: str, whole_points: int, value: float | None) -> tuple[str, str]:
+    """Reason texts with their effect in whole points (cached: the same words recur across enterprises)."""
+    effect_zh = f"拉低 {-whole_points} 分" if whole_points < 0 else f"提升 {whole_points} 分"
+    effect_en = f"−{-whole_points} points" if whole_points < 0 else f"+{whole_points} points"
+    text_zh, text_en = reason_texts(feature, value)
+    return f"{text_zh} ({effect_zh})", f"{text_en} ({effect_en})"
+
+
 def make_reason(feature: str, points: float, value: float | None) -> Reason:
     """One reason with its words and its effect: "近12个月社保欠缴3个月 (拉低 25 分)" / "… (−25 points)"."""
     whole = round(abs(points))
-    effect_zh = f"拉低 {whole} 分" if points < 0 else f"提升 {whole} 分"
-    effect_en = f"−{whole} points" if points < 0 else f"+{whole} points"
     clean = None if value is None or math.isnan(value) else float(value)
-    text_zh, text_en = reason_texts(feature, clean)
-    return Reason(
-        feature=feature,
-        points=float(points),
-        value=clean,
-        text_zh=f"{text_zh} ({effect_zh})",
-        text_en=f"{text_en} ({effect_en})",
-    )
+    text_zh, text_en = _worded(feature, -whole if points < 0 else whole, clean)
+    return Reason(feature=feature, points=float(points), value=clean, text_zh=text_zh, text_en=text_en)
 
 
 def contribution_points(
@@ -54,6 +60,29 @@ def contribution_points(
     """Score points per feature from one ``pred_contrib`` row (the trailing expected value is dropped)."""
     row = np.asarray(contributions, dtype=np.float64).ravel()
     return points_per_log_odds * row[:-1]
+
+
+def top_reasons(
+    points: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    feature_names: Sequence[str],
+    *,
+    top: int = MAX_REASONS,
+    min_points: float = MIN_POINTS,
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    """The ``top`` reasons lowering the score (most negative first) and raising it (most positive first),
+    from one row of score points per feature (each feature is one column, so points are already grouped
+    by feature); ties keep feature order."""
+    if points.size != len(feature_names) or values.size != len(feature_names):
+        raise ValueError("contributions, values and feature_names disagree in length")
+    order = np.argsort(points, kind="stable")
+    lowering = order[points[order] <= -min_points][:top]
+    descending = np.argsort(-points, kind="stable")
+    raising = descending[points[descending] >= min_points][:top]
+    return (
+        tuple(make_reason(feature_names[i], float(points[i]), float(values[i])) for i in lowering),
+        tuple(make_reason(feature_names[i], float(points[i]), float(values[i])) for i in raising),
+    )
 
 
 def reasons_from_contributions(
@@ -65,18 +94,10 @@ def reasons_from_contributions(
     top: int = MAX_REASONS,
     min_points: float = MIN_POINTS,
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-    """The ``top`` reasons lowering the score (most negative first) and raising it (most positive first).
+    """:func:`top_reasons` from one ``pred_contrib`` row (log-odds contributions and the expected value).
 
     ``points_per_log_odds`` is −factor · b: score points per unit of raw-margin contribution.
     """
     points = contribution_points(contributions, points_per_log_odds)
     row = np.asarray(values, dtype=np.float64).ravel()
-    if points.size != len(feature_names) or row.size != len(feature_names):
-        raise ValueError("contributions, values and feature_names disagree in length")
-    order = np.argsort(points, kind="stable")
-    lowering = [i for i in order if points[i] <= -min_points][:top]
-    raising = [i for i in order[::-1] if points[i] >= min_points][:top]
-    return (
-        tuple(make_reason(feature_names[i], float(points[i]), float(row[i])) for i in lowering),
-        tuple(make_reason(feature_names[i], float(points[i]), float(row[i])) for i in raising),
-    )
+    return top_reasons(points, row, feature_names, top=top, min_points=min_points)

@@ -95,7 +95,9 @@ class Scorecard:
 
     def score_from_log_odds(self, log_odds: float) -> int:
         """Reported score: rounded to an integer and clipped to [score_min, score_max]."""
-        return int(np.clip(np.rint(self.raw_score(log_odds)), self.score_min, self.score_max))
+        # plain floats: NumPy's clip on one scalar costs more than the rest of the single-profile path
+        # (round() halves to even, as np.rint does in the vectorised form)
+        return int(min(max(round(self.raw_score(log_odds)), self.score_min), self.score_max))
 
     def scores_from_log_odds(self, log_odds: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Vectorised :meth:`score_from_log_odds`."""

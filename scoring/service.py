@@ -15,7 +15,7 @@ from config.settings import Settings
 from models.artifact import PdModelArtifact
 from models.train import feature_matrix
 from scoring.reasons import MAX_REASONS, reasons_from_contributions
-from scoring.scale import Scorecard, grades_for
+from scoring.scale import Scorecard, grade_for, grades_for
 from scoring.types import ScoreResult
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ class ScoreService:
         self.max_reasons = max_reasons
         self.scorecard = Scorecard.from_scale(artifact.scale)
         self._booster = artifact.booster
-        self._index = {name: i for i, name in enumerate(artifact.feature_names)}
         # score points per unit of raw-margin contribution: −factor · calibration slope
         self._points_per_margin = self.scorecard.points_from_log_odds(artifact.calibration_slope)
 
@@ -61,31 +60,36 @@ class ScoreService:
         return self.artifact.feature_names
 
     def profile_row(self, profile: Mapping[str, float | None]) -> npt.NDArray[np.float64]:
-        """One float64 row (shape 1 × features) in model order; None or absent features are NaN."""
-        row = np.full((1, len(self._index)), np.nan, dtype=np.float64)
-        for name, value in profile.items():
-            i = self._index.get(name)
-            if i is not None and value is not None:
-                row[0, i] = float(value)
-        return row
+        """One float64 row (shape 1 × features) in model order; None or absent features are NaN.
+
+        One list comprehension and one array: no per-feature NumPy writes and no one-row DataFrame, which
+        would cost more than the model itself on the single-profile path.
+        """
+        get = profile.get
+        values = [math.nan if (v := get(name)) is None else v for name in self.feature_names]
+        return np.array(values, dtype=np.float64).reshape(1, -1)
 
     def score(self, uscc: str, profile: Mapping[str, float | None], profile_as_of: date) -> ScoreResult:
         """PD, score, grade and reasons for one profile, from a single TreeSHAP call."""
-        row = self.profile_row(profile)
+        return self.score_row(uscc, self.profile_row(profile), profile_as_of)
+
+    def score_row(self, uscc: str, row: npt.NDArray[np.float64], profile_as_of: date) -> ScoreResult:
+        """:meth:`score` for a profile already in model order (shape 1 × features or features)."""
+        x = row.reshape(1, -1)
         contributions = np.asarray(
-            self._booster.predict(row, pred_contrib=True, num_threads=self.num_threads), dtype=np.float64
+            self._booster.predict(x, pred_contrib=True, num_threads=self.num_threads), dtype=np.float64
         )[0]
         margin = float(contributions.sum())
         log_odds = self.artifact.calibration_intercept + self.artifact.calibration_slope * margin
         lowering, raising = reasons_from_contributions(
-            contributions, row[0], self.feature_names, self._points_per_margin, top=self.max_reasons
+            contributions, x[0], self.feature_names, self._points_per_margin, top=self.max_reasons
         )
         score = self.scorecard.score_from_log_odds(log_odds)
         return ScoreResult(
             uscc=uscc,
             probability_of_default=1.0 / (1.0 + math.exp(-log_odds)),
             score=score,
-            grade=str(grades_for([score])[0]),
+            grade=grade_for(score),
             reasons_lowering=lowering,
             reasons_raising=raising,
             model_name=self.model_name,
@@ -93,15 +97,32 @@ class ScoreService:
             profile_as_of=profile_as_of,
         )
 
+    def log_odds(self, x: npt.NDArray[np.float64], num_threads: int | None = None) -> npt.NDArray[np.float64]:
+        """Calibrated log-odds of default for a float64 matrix in model order (no reasons)."""
+        return self.artifact.predict_log_odds(x, num_threads=num_threads or self.num_threads)
+
+    def score_matrix(
+        self, x: npt.NDArray[np.float64], num_threads: int | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.str_]]:
+        """PD, score and grade for each row of a float64 matrix in model order: the batch path's core."""
+        log_odds = self.log_odds(x, num_threads)
+        scores = self.scorecard.scores_from_log_odds(log_odds)
+        return 1.0 / (1.0 + np.exp(-log_odds)), scores, grades_for(scores)
+
+    def contribution_points(
+        self, x: npt.NDArray[np.float64], num_threads: int | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Score points each feature adds (+) or takes away (−) per row: ``pred_contrib`` × −factor · b."""
+        contributions = self._booster.predict(x, pred_contrib=True, num_threads=num_threads or self.num_threads)
+        return self._points_per_margin * np.asarray(contributions, dtype=np.float64)[:, :-1]
+
     def score_frame(self, frame: pd.DataFrame, num_threads: int | None = None) -> pd.DataFrame:
         """Batch scores without reasons: uscc (and as_of when present), pd, score, grade per row."""
-        x = feature_matrix(frame, self.feature_names)
-        log_odds = self.artifact.predict_log_odds(x, num_threads=num_threads or self.num_threads)
-        scores = self.scorecard.scores_from_log_odds(log_odds)
+        probability, scores, grades = self.score_matrix(feature_matrix(frame, self.feature_names), num_threads)
         out = pd.DataFrame({"uscc": frame["uscc"].to_numpy()}, index=frame.index)
         if "as_of" in frame.columns:
             out["as_of"] = frame["as_of"].to_numpy()
-        out["pd"] = 1.0 / (1.0 + np.exp(-log_odds))
+        out["pd"] = probability
         out["score"] = scores
-        out["grade"] = grades_for(scores)
+        out["grade"] = grades
         return out
