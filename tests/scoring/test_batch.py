@@ -169,3 +169,18 @@ def test_a_snapshot_folder_of_parts_with_its_manifest(service: ScoreService, fra
     assert out["uscc"].tolist() == frame["uscc"].tolist()
     assert json.loads((tmp_path / "out" / MANIFEST).read_text(encoding="utf-8"))["identity"]["profile_as_of"] == (
         "2024-06-30")
+
+
+def test_cli_score_batch_with_a_saved_model(artifact: PdModelArtifact, service: ScoreService, frame, source,
+                                            tmp_path, capsys):
+    from api.cli import main
+
+    artifact.save(tmp_path / "model")
+    out = tmp_path / "scores"
+    assert main(["score-batch", str(source), str(out), "--artifact", str(tmp_path / "model"),
+                 "--chunk-rows", "200"]) == 0
+    assert "530 profiles in 3 parts" in " ".join(capsys.readouterr().out.split())
+    assert pd.read_parquet(out)["score"].tolist() == service.score_frame(frame)["score"].tolist()
+    assert main(["score-batch", str(source), str(out), "--artifact", str(tmp_path / "model"),
+                 "--chunk-rows", "200"]) == 0
+    assert "0 scored now, 3 already done" in " ".join(capsys.readouterr().out.split())
