@@ -82,6 +82,38 @@ def demo(settings: Settings, *, rebuild: bool, serve_after: bool) -> DemoOutcome
     return outcome
 
 
+def score_batch(settings: Settings, args: argparse.Namespace) -> None:
+    """Score a region's profiles into a Parquet folder with a progress bar (``scoring.batch``), resumable."""
+    from datetime import date
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from models.artifact import PdModelArtifact
+    from scoring.batch import PolicyInputs
+    from scoring.batch import score_batch as run_batch
+    from scoring.precredit import PreCreditPolicy
+    from scoring.service import ScoreService
+
+    if args.artifact:
+        service = ScoreService(PdModelArtifact.load(args.artifact), settings.model_name, f"file:{args.artifact}",
+                               num_threads=settings.lightgbm_threads)
+    else:
+        service = ScoreService.from_registry(settings)
+    policy = PolicyInputs.from_dir(PreCreditPolicy.from_settings(settings), Path(args.facts)) if args.facts else None
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as progress:
+        task = progress.add_task("rows", total=None)
+        result = run_batch(
+            Path(args.source), Path(args.out), service, reasons=args.reasons, policy=policy,
+            profile_as_of=date.fromisoformat(args.as_of) if args.as_of else None, chunk_rows=args.chunk_rows,
+            on_chunk=lambda done: progress.update(task, completed=done.rows_done, total=done.rows_total),
+        )
+    kept = "" if result.with_policy else " (no policy facts: PD, score and grade only, no decision)"
+    console.print(f"{result.rows:,} profiles in {result.chunks} parts at {result.out_dir}: {result.scored_chunks} "
+                  f"scored now, {result.skipped_chunks} already done{kept}", soft_wrap=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xinyi`` command."""
     parser = argparse.ArgumentParser(prog="xinyi", description=__doc__)
@@ -92,6 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_cmd.add_argument("--no-serve", action="store_true", help="stop after building and printing")
     commands.add_parser("serve", help="serve the API with the registered champion model")
     commands.add_parser("migrate", help="upgrade the service database to the latest schema")
+    batch = commands.add_parser("score-batch", help="score a profiles Parquet file or snapshot folder to Parquet")
+    batch.add_argument("source", help="profiles Parquet file, or a folder of them (a profile snapshot)")
+    batch.add_argument("out", help="output folder: one Parquet part per chunk and _manifest.json (resumable)")
+    batch.add_argument("--reasons", action="store_true", help="add the reasons (slower)")
+    batch.add_argument("--facts", help="folder with records.parquet and evidence.parquet: adds decision and limit")
+    batch.add_argument("--artifact", help="a saved model folder instead of the registry's champion")
+    batch.add_argument("--as-of", help="profile date (YYYY-MM-DD) when the input has no as_of column")
+    batch.add_argument("--chunk-rows", type=int, default=100_000, help="rows per part (default 100000)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -102,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo(settings, rebuild=args.rebuild, serve_after=not args.no_serve)
     elif args.command == "serve":
         serve(settings)
+    elif args.command == "score-batch":
+        score_batch(settings, args)
     else:
         from api.db import migrate
 

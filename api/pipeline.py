@@ -26,9 +26,11 @@ from features.outcomes import LABEL, label_applications, load_defaults
 from features.profiles import SourceTables
 from features.snapshots import write_snapshot
 from features.synthetic import RegionFiles, generate_region
-from models.artifact import PdModelArtifact, ScorecardScale
-from models.registry import load_model_by_alias, log_and_register
-from models.train import train_pd_model
+from models.artifact import ScorecardScale
+from models.generic import TableSpec
+from models.history import CHAMPION
+from models.registry import load_model_by_alias
+from models.workflow import register_run, train_and_validate
 from scoring.facts import facts_by_enterprise, load_fact_tables, policy_records, revenue_evidence
 
 log = logging.getLogger(__name__)
@@ -149,13 +151,15 @@ class DemoPipeline:
             tables = SourceTables.from_accepted(self.root / "ingest")
             extracted_on = pd.Timestamp(generated["extracted_on"])
             observed_until = (extracted_on - pd.DateOffset(months=REPORTING_LAG_MONTHS)) + pd.offsets.MonthEnd(0)
-            dates = application_dates(tables.tax_monthly["period"].min(), observed_until)
+            horizon = self.settings.default_horizon_months
+            dates = application_dates(tables.tax_monthly["period"].min(), observed_until, horizon)
             engine = engine_for(self.settings.dask_scheduler, self.settings.profile_partitions,
                                 self.settings.profile_workers)
             applications = label_applications(
                 engine.build(tables, dates),
                 load_defaults(self.region.outcomes_path),
                 observed_until=observed_until,
+                horizon_months=horizon,
             )
             snapshot = write_snapshot(self.root / "ingest", self.root / "snapshots", extracted_on, engine)
             serving = snapshot.read()
@@ -172,12 +176,15 @@ class DemoPipeline:
                 "dates": [str(d.date()) for d in dates],
             }
 
-        return self._stage("profiles", self.root / "stamps" / "profiles.json", {"upstream": ingested}, build)
+        inputs = {"upstream": ingested, "horizon_months": self.settings.default_horizon_months}
+        return self._stage("profiles", self.root / "stamps" / "profiles.json", inputs, build)
 
     def model(self, profiled: dict) -> dict:
-        """Stage 4: train LightGBM with an out-of-time window, log to MLflow, register as ``champion``."""
+        """Stage 4: train LightGBM with an out-of-time window and its baselines, log the model and its validation
+        report to MLflow, register it as ``champion`` (recorded in the champion history)."""
         s = self.settings
-        inputs = {"upstream": profiled, "tracking": s.resolved_mlflow_uri, "model": s.model_name}
+        inputs = {"upstream": profiled, "tracking": s.resolved_mlflow_uri, "model": s.model_name,
+                  "calibration": s.model_calibration, "oot_months": s.model_oot_months}
         stamp = self.root / "stamps" / "model.json"
         previous = _read_stamp(stamp)
         if previous is not None and not self._registered(previous["result"].get("version")):
@@ -185,17 +192,20 @@ class DemoPipeline:
 
         def build() -> dict:
             applications = pd.read_parquet(self.root / "profiles" / "applications.parquet")
-            trained = train_pd_model(applications, FEATURE_NAMES, seed=s.seed, num_threads=2)
             scale = ScorecardScale(s.score_anchor_points, s.score_anchor_odds, s.score_pdo, s.score_min, s.score_max)
-            artifact = PdModelArtifact.from_trained(trained, scale)
-            registered = log_and_register(
-                trained,
-                artifact,
+            run = train_and_validate(
+                applications, TableSpec(features=FEATURE_NAMES), seed=s.seed, oot_months=s.model_oot_months,
+                calibration=s.model_calibration, num_threads=2, scale=scale,
+            )
+            registered = register_run(
+                run,
                 tracking_uri=s.resolved_mlflow_uri,
                 artifact_location=s.mlflow_artifact_dir,
                 model_name=s.model_name,
+                alias=CHAMPION,
+                history_path=s.champion_history_path,
             )
-            metrics = trained.flat_metrics()
+            metrics = run.trained.flat_metrics()
             return {
                 "summary": f"{s.model_name} v{registered.version} (champion): AUC out-of-time "
                 f"{metrics.get('auc_oot', float('nan')):.3f}, KS {metrics.get('ks_oot', 0):.3f}",

@@ -83,6 +83,23 @@ class Settings(BaseSettings):
         1, ge=1, description="Unscorable with fewer months than this of both tax and social-insurance records "
         "in the last 12."
     )
+    default_horizon_months: int = Field(
+        12, ge=1, le=36, description="Default definition: first 90+ days past due (as banks report it, 回传) "
+        "within this many months after the application date."
+    )
+    model_calibration: Literal["auto", "platt", "isotonic"] = Field(
+        "auto", description="PD calibration: auto picks Platt or isotonic by out-of-fold validation log-loss."
+    )
+    model_oot_months: int = Field(12, ge=1, description="Months at the end of a training table held out of time.")
+    promotion_max_auc_drop: float = Field(
+        0.005, ge=0, description="Promotion: challenger AUC may be at most this below the champion's, same rows."
+    )
+    promotion_max_ece: float = Field(
+        0.02, gt=0, description="Promotion: highest expected calibration error a challenger may have."
+    )
+    champion_history_path: Path | None = Field(
+        None, description="Champion history (JSON lines); default beside the MLflow SQLite store."
+    )
     policy_rules_path: Path | None = Field(
         None, description="Policy rules file (联合惩戒); default: the packaged scoring/rules/policy_v1.json."
     )

@@ -49,9 +49,9 @@ def _worded(feature: str, whole_points: int, value: float | None) -> tuple[str, 
 def make_reason(feature: str, points: float, value: float | None) -> Reason:
     """One reason with its words and its effect: "近12个月社保欠缴3个月 (拉低 25 分)" / "… (−25 points)"."""
     whole = round(abs(points))
-    clean = None if value is None or math.isnan(value) else float(value)
+    clean = None if value is None or value != value else float(value)  # NaN is the one value unequal to itself
     text_zh, text_en = _worded(feature, -whole if points < 0 else whole, clean)
-    return Reason(feature=feature, points=float(points), value=clean, text_zh=text_zh, text_en=text_en)
+    return Reason(feature, float(points), clean, text_zh, text_en)
 
 
 def contribution_points(
@@ -72,16 +72,17 @@ def top_reasons(
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
     """The ``top`` reasons lowering the score (most negative first) and raising it (most positive first),
     from one row of score points per feature (each feature is one column, so points are already grouped
-    by feature); ties keep feature order."""
+    by feature). Equal points (in practice only exact zeros, never reasons) keep feature order when lowering
+    and the reverse when raising: one sort serves both."""
     if points.size != len(feature_names) or values.size != len(feature_names):
         raise ValueError("contributions, values and feature_names disagree in length")
+    # plain Python floats from here: indexing NumPy scalars costs more than the formatting itself
     order = np.argsort(points, kind="stable")
-    lowering = order[points[order] <= -min_points][:top]
-    descending = np.argsort(-points, kind="stable")
-    raising = descending[points[descending] >= min_points][:top]
+    low, high = order[:top].tolist(), order[: -top - 1 : -1].tolist()
+    scores, row = points.tolist(), values.tolist()
     return (
-        tuple(make_reason(feature_names[i], float(points[i]), float(values[i])) for i in lowering),
-        tuple(make_reason(feature_names[i], float(points[i]), float(values[i])) for i in raising),
+        tuple(make_reason(feature_names[i], scores[i], row[i]) for i in low if scores[i] <= -min_points),
+        tuple(make_reason(feature_names[i], scores[i], row[i]) for i in high if scores[i] >= min_points),
     )
 
 

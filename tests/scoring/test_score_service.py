@@ -118,3 +118,10 @@ def test_from_registry_loads_the_champion(trained: TrainedModel, artifact: PdMod
     assert (served.model_name, served.model_version) == (settings.model_name, "1")
     local = ScoreService(artifact, settings.model_name, "1")
     pd.testing.assert_frame_equal(served.score_frame(profiles), local.score_frame(profiles))
+
+
+def test_reused_predictor_gives_lightgbms_own_contributions(service: ScoreService, artifact, profiles):
+    x = service.profile_row(as_profile(profiles.iloc[4], service.feature_names))
+    assert service._predictor is not None  # the fast path is the one under test
+    fast = service._contributions(x)
+    np.testing.assert_array_equal(fast, artifact.booster.predict(x, pred_contrib=True))

@@ -106,3 +106,41 @@ def small_trained_model():  # type: ignore[no-untyped-def]
 
     frame = make_training_frame(n_enterprises=1_500, n_dates=8, seed=7)
     return train_pd_model(frame, FEATURE_NAMES, seed=11, num_threads=1)
+
+
+@lru_cache(maxsize=1)
+def small_validation_run():  # type: ignore[no-untyped-def]
+    """One train-and-validate run (model, baselines, report) on a 1,000-enterprise panel, shared per session.
+
+    Segment columns get realistic codes (industry A–T as 0–19, two provinces, four sizes) so the report's
+    per-segment tables have several rows.
+    """
+    from models.workflow import train_and_validate
+
+    frame = make_training_frame(n_enterprises=1_000, n_dates=8, seed=13)
+    rng = np.random.default_rng(13)
+    per_enterprise = frame.groupby("uscc").ngroup().to_numpy()
+    frame["industry_section_code"] = rng.integers(0, 6, per_enterprise.max() + 1)[per_enterprise].astype(float)
+    frame["region_province_code"] = rng.choice([41.0, 42.0], per_enterprise.max() + 1)[per_enterprise]
+    return frame, train_and_validate(frame, seed=5)
+
+
+def make_generic_table(n: int = 3_000, *, seed: int = 0, dated: bool = True) -> pd.DataFrame:
+    """A bank's own table: loan_id, booked_on, bad, two informative columns, noise, a text, a constant and an ID."""
+    rng = np.random.default_rng(seed)
+    risk = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "loan_id": np.arange(100_000, 100_000 + n),
+            "bad": (rng.random(n) < 1 / (1 + np.exp(-(-2.5 + 1.3 * risk)))).astype(int),
+            "debt_ratio": risk + rng.normal(scale=0.7, size=n),
+            "months_on_book": np.where(rng.random(n) < 0.1, np.nan, 40 - 8 * risk + rng.normal(scale=6, size=n)),
+            "noise": rng.normal(size=n),
+            "branch": rng.choice(["north", "south"], n),
+            "product_version": 3.0,
+            "row_number": np.arange(n, dtype=float),
+        }
+    )
+    if dated:
+        frame.insert(1, "booked_on", pd.Timestamp("2022-01-31") + pd.to_timedelta(rng.integers(0, 730, n), "D"))
+    return frame
