@@ -4,7 +4,8 @@ Prints, in one run:
 
 1. single-profile latency (median, p99, in µs) of ``ScoreService.score`` (profile dict → PD, score, grade and
    reasons in both languages) against the bare ``Booster.predict`` and ``predict(pred_contrib=True)`` calls on
-   the same row, interleaved so that a busy neighbour slows all three alike; target score ≤ 1.2 × pred_contrib;
+   the same row, interleaved in rotating order so that a busy neighbour and warm caches favour none of
+   the three; target score ≤ 1.2 × pred_contrib;
 2. batch throughput (rows/s) of ``ScoreService.score_frame`` (profiles frame → PD, score, grade, no reasons)
    and of ``score_matrix`` on the ready matrix, against ``Booster.predict(raw_score=True)`` on the same rows;
    target ≥ 0.8 × raw predict;
@@ -61,9 +62,11 @@ def latency(service: ScoreService, repeats: int) -> None:
         "ScoreService.score (PD, score, grade, reasons)": lambda k: service.score("x", profiles[k], as_of),
     }
     times: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
     for i in range(repeats + 200):
         k = i % len(profiles)
-        for name, call in calls.items():
+        for name in names[i % 3:] + names[: i % 3]:  # each call goes first, second and third in turn
+            call = calls[name]
             started = time.perf_counter_ns()
             call(k)
             if i >= 200:  # warm-up
