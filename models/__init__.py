@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Models: training (out-of-time, monotone LightGBM, chosen calibration), baselines, validation report, registry."""
