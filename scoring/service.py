@@ -94,7 +94,8 @@ class ScoreService:
         x = row.reshape(1, -1)
         contributions = np.asarray(self._contributions(x), dtype=np.float64)[0]
         margin = float(contributions.sum())
-        log_odds = self.artifact.calibration_intercept + self.artifact.calibration_slope * margin
+        # the chosen calibration (Platt or isotonic), as the batch path applies it; reasons keep the Platt line
+        log_odds = float(self.artifact.log_odds_from_margin(np.array([margin]))[0])
         lowering, raising = reasons_from_contributions(
             contributions, x[0], self.feature_names, self._points_per_margin, top=self.max_reasons
         )
