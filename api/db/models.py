@@ -17,7 +17,9 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -26,6 +28,10 @@ ROLES = ("operator", "bank", "enterprise", "regulator", "analyst")
 PURPOSES = ("pre_credit", "post_loan")
 OUTCOMES = ("allowed", "denied", "error")
 DECISIONS = ("approve", "refer", "decline")
+LOAN_EVENT_TYPES = ("application", "approval", "disbursement", "repayment", "overdue", "default", "closure")
+CREDIT_TYPES = ("credit", "secured")
+OBJECTION_STATUSES = ("submitted", "in_review", "corrected", "rejected")
+REVIEW_STATUSES = ("submitted",)
 
 
 def utcnow() -> datetime:
@@ -201,3 +207,97 @@ class ScoreResponse(Base):
     policy_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     rule_set_version: Mapped[str | None] = mapped_column(String(40))
     insufficient_data: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+
+class Loan(Base):
+    """回传: a loan a bank reports on, named by the bank's own loan id, for one enterprise."""
+
+    __tablename__ = "loans"
+    __table_args__ = (UniqueConstraint("bank_id", "bank_loan_id", name="uq_loans_bank_loan"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    bank_loan_id: Mapped[str] = mapped_column(String(64))
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoanEvent(Base):
+    """One reported event of a loan, stored once per (loan, type, date, sequence): the idempotency key.
+
+    ``payload`` is the event exactly as the bank sent it (the same key with another payload is a conflict);
+    the typed columns beside it serve queries such as the default labels (``api.loans``).
+    """
+
+    __tablename__ = "loan_events"
+    __table_args__ = (
+        UniqueConstraint("loan_id", "event_type", "event_date", "sequence", name="uq_loan_events_key"),
+        CheckConstraint(_in("event_type", LOAN_EVENT_TYPES), name="ck_loan_events_type"),
+        CheckConstraint(_in("credit_type", CREDIT_TYPES), name="ck_loan_events_credit_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    event_type: Mapped[str] = mapped_column(String(20))
+    event_date: Mapped[date] = mapped_column(Date)
+    sequence: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[float | None] = mapped_column(Float)
+    term_months: Mapped[int | None] = mapped_column(Integer)
+    annual_rate: Mapped[float | None] = mapped_column(Float)
+    credit_type: Mapped[str | None] = mapped_column(String(10))
+    days_past_due: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]]
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reported_by_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    authorisation_id: Mapped[int] = mapped_column(ForeignKey("authorisations.id"))
+    request_id: Mapped[str] = mapped_column(String(64))
+
+
+class Objection(Base):
+    """异议: an enterprise disputes one record (source + record key); tracked to corrected or rejected."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        CheckConstraint(_in("status", OBJECTION_STATUSES), name="ck_objections_status"),
+        Index("ix_objections_uscc_status", "uscc", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"))
+    source: Mapped[str] = mapped_column(String(40))
+    record_key: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class ObjectionChange(Base):
+    """The receipt of one state change of an objection: to which status, when, by whom, with what note."""
+
+    __tablename__ = "objection_changes"
+    __table_args__ = (CheckConstraint(_in("status", OBJECTION_STATUSES), name="ck_objection_changes_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    objection_id: Mapped[int] = mapped_column(ForeignKey("objections.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewRequest(Base):
+    """PIPL Art. 24: an enterprise asks for human review of an automated decision (one stored score)."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (CheckConstraint(_in("status", REVIEW_STATUSES), name="ck_review_requests_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
+    score_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("score_responses.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
