@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import note_actor, note_uscc
-from api.db.models import Account, Authorisation, Bank, Enterprise, utcnow
+from api.db.models import PURPOSES, Account, Authorisation, Bank, Enterprise, utcnow
 from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
-from api.schemas import ScoreRequest
+from api.schemas import LoanEventIn, ScoreRequest
 from api.security import InvalidKeyError, KeyVerifier
 from config.settings import Settings
 from scoring.types import ScoreProvider
@@ -168,3 +168,42 @@ def bank_of(session: Session, account: Account) -> Bank:
     if bank is None:
         raise Forbidden("This bank account is not linked to a bank.")
     return bank
+
+
+def current_operator(account: CurrentAccount) -> Account:
+    """An operator account (运营): works objections and review requests; 403 for any other role."""
+    return _require_role(account, "operator")
+
+
+CurrentOperator = Annotated[Account, Depends(current_operator)]
+
+
+@dataclass(frozen=True)
+class LoanReport:
+    """An authorised loan report (回传): the event as the bank sent it and the grant it was reported under."""
+
+    body: LoanEventIn
+    authorisation: Authorisation
+
+
+def authorized_loan_report(
+    request: Request, bank: CurrentBank, body: LoanEventIn, session: DbSession
+) -> LoanReport:
+    """The reported event, if its enterprise holds an active grant to the calling bank (either purpose).
+
+    The same check as scoring (``active_authorisation``): a bank reports only on enterprises that let it in;
+    one that was never authorised, or whose grant expired or was revoked, gets 403 and nothing is stored.
+    """
+    note_uscc(request, body.uscc)
+    enterprise = known_enterprise(session, body.uscc)
+    assert bank.bank_id is not None  # guaranteed by current_bank
+    grant = next(
+        (g for p in PURPOSES if (g := active_authorisation(session, enterprise.uscc, bank.bank_id, p)) is not None),
+        None,
+    )
+    if grant is None:
+        raise NotAuthorised("The enterprise has not authorised this bank, or the grant has expired or been revoked.")
+    return LoanReport(body, grant)
+
+
+AuthorizedLoanReport = Annotated[LoanReport, Depends(authorized_loan_report)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -159,3 +159,275 @@ class AuthorisationOut(BaseModel):
     expires_at: datetime
     revoked_at: datetime | None
     status: Literal["active", "expired", "revoked"]
+
+
+# -- loan reports (回传) ------------------------------------------------------------------------------------
+
+LoanEventType = Literal["application", "approval", "disbursement", "repayment", "overdue", "default", "closure"]
+CreditType = Literal["credit", "secured"]
+LoanStatus = Literal["applied", "approved", "disbursed", "overdue", "defaulted", "closed"]
+MAX_LOAN_AMOUNT = 1e10
+"""Ten billion yuan: far above any small-enterprise loan, low enough to catch a unit or digit slip."""
+MAX_ANNUAL_RATE = 0.36
+"""36 % a year: the ceiling above which Chinese courts do not protect lending interest; above it is a typo."""
+
+
+def _not_in_future(day: date) -> date:
+    if day > datetime.now(UTC).date():
+        raise PydanticCustomError("date.in_future", "the event date is in the future")
+    return day
+
+
+BankLoanId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$", examples=["LN-2026-000123"])
+]
+
+
+class LoanEventIn(BaseModel):
+    """One loan event reported by a bank (回传); which fields each type needs is in docs/api.md.
+
+    Idempotency key: (bank, loan id, ``type``, ``event_date``, ``sequence``). ``sequence`` tells apart several
+    events of one type on one day (two repayments, say).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "uscc": "91350100M000100Y43",
+                    "type": "disbursement",
+                    "event_date": "2026-03-02",
+                    "amount": 500000,
+                    "term_months": 12,
+                    "annual_rate": 0.0435,
+                    "credit_type": "credit",
+                },
+                {"uscc": "91350100M000100Y43", "type": "overdue", "event_date": "2026-09-30",
+                 "days_past_due": 35, "amount": 42000},
+            ]
+        },
+    )
+
+    uscc: Uscc
+    type: LoanEventType
+    event_date: Annotated[date, AfterValidator(_not_in_future)]
+    sequence: int = Field(0, ge=0, le=9999, description="Tells apart events of one type on one day.")
+    amount: float | None = Field(
+        None, gt=0, le=MAX_LOAN_AMOUNT,
+        description="Yuan: requested (application), approved, disbursed, repaid, overdue, or outstanding at default.",
+    )
+    term_months: int | None = Field(None, ge=1, le=360, description="Term in months (disbursement).")
+    annual_rate: float | None = Field(
+        None, gt=0, le=MAX_ANNUAL_RATE, description="Annual interest rate as a fraction (0.0435 = 4.35 %)."
+    )
+    credit_type: CreditType | None = Field(None, description="信用 credit (unsecured) or secured (抵押/担保).")
+    days_past_due: int | None = Field(None, ge=1, le=3650, description="Days past due on event_date (overdue).")
+
+
+class LoanEventOut(BaseModel):
+    """回传回执: a stored loan event, as first received, with when and under which request it was stored."""
+
+    id: int
+    bank_loan_id: str
+    uscc: str
+    type: LoanEventType
+    event_date: date
+    sequence: int
+    amount: float | None
+    term_months: int | None
+    annual_rate: float | None
+    credit_type: CreditType | None
+    days_past_due: int | None
+    reported_at: datetime
+    request_id: str
+    authorisation_id: int
+
+
+class LoanOut(BaseModel):
+    """A reported loan and every event of it, in date order; ``status`` follows from the latest events."""
+
+    bank_loan_id: str
+    uscc: str
+    bank_code: str
+    status: LoanStatus
+    created_at: datetime
+    events: list[LoanEventOut]
+
+
+# -- enterprise self-service --------------------------------------------------------------------------------
+
+
+class DisputedRecordOut(BaseModel):
+    """A record under an open objection (异议): shown as disputed until it is decided."""
+
+    objection_id: int
+    source: str
+    record_key: str
+    status: Literal["submitted", "in_review"]
+
+
+class ProfileFeatureOut(BaseModel):
+    """One profile feature in words: its labels, its value and the sentence a loan officer reads."""
+
+    name: str
+    source: str
+    label_zh: str
+    label_en: str
+    value: float | None
+    text_zh: str
+    text_en: str
+    disputed: bool = Field(description="True while an objection to a record of this feature's source is open.")
+
+
+class ProfileSummaryOut(BaseModel):
+    """企业画像: the enterprise's latest profile, feature by feature, with the records it disputes."""
+
+    uscc: str
+    as_of: date
+    features: list[ProfileFeatureOut]
+    disputed_records: list[DisputedRecordOut]
+
+
+class AdviceStepOut(BaseModel):
+    """One change the enterprise can make, and the score and grade after it (and the steps before it)."""
+
+    feature: str
+    from_value: float
+    to_value: float
+    score: int
+    grade: str
+    text_zh: str
+    text_en: str
+
+
+class AdviceOut(BaseModel):
+    """改进建议: the smallest changes to its own conduct that would lift the grade (``scoring.advice``)."""
+
+    target_grade: str | None
+    lifts_grade: bool
+    steps: list[AdviceStepOut]
+
+
+class OwnScoreOut(BaseModel):
+    """The enterprise's own score as a bank would see it now, with reasons and improvement advice.
+
+    ``advice`` is null when the enterprise is unscorable or the loaded scorer cannot re-score profiles.
+    """
+
+    uscc: str
+    probability_of_default: float | None
+    score: int | None
+    grade: str | None
+    reasons: ReasonsOut
+    model: ModelOut
+    profile_as_of: date
+    decision: Decision | None
+    policy_hits: list[PolicyHitOut]
+    insufficient_data: list[MissingDataOut]
+    advice: AdviceOut | None
+
+
+class AccessRecordOut(BaseModel):
+    """One access to the enterprise's data by someone else: who, what, when, under which grant, outcome."""
+
+    at: datetime
+    request_id: str
+    actor_role: str
+    bank_code: str | None
+    bank_name: str | None
+    action: str
+    action_text: str
+    outcome: Literal["allowed", "denied", "error"]
+    http_status: int
+    authorisation_id: int | None = Field(
+        description="The grant that was in force for this bank and purpose at that moment; null when none was."
+    )
+
+
+class AccessLogOut(BaseModel):
+    """访问记录, newest first, one page at a time."""
+
+    items: list[AccessRecordOut]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class DecisionSummaryOut(BaseModel):
+    """An automated decision (a stored score) a bank obtained about the enterprise."""
+
+    score_id: uuid.UUID
+    bank_code: str
+    requested_at: datetime
+    score: int | None
+    grade: str | None
+    decision: Decision | None
+
+
+# -- objections (异议) and human review (PIPL Art. 24) -------------------------------------------------------
+
+ObjectionStatus = Literal["submitted", "in_review", "corrected", "rejected"]
+
+
+class ObjectionCreate(BaseModel):
+    """An enterprise disputes one record: its source (``features.schemas`` name) and key, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, max_length=40, examples=["admin_records"])
+    record_key: str = Field(min_length=1, max_length=100, examples=["闽榕市监罚〔2025〕123号"])
+    reason: str = Field(min_length=5, max_length=2000, examples=["该处罚已于2025年12月完成信用修复。"])
+
+
+class ObjectionDecision(BaseModel):
+    """An operator moves an objection on: to in_review, then to corrected or rejected with a note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["in_review", "corrected", "rejected"]
+    note: str | None = Field(None, min_length=1, max_length=2000)
+
+
+class ObjectionChangeOut(BaseModel):
+    """The receipt of one state change."""
+
+    status: ObjectionStatus
+    at: datetime
+    note: str | None
+
+
+class ObjectionOut(BaseModel):
+    """An objection, its current state and every change it went through."""
+
+    id: int
+    uscc: str
+    source: str
+    record_key: str
+    reason: str
+    status: ObjectionStatus
+    submitted_at: datetime
+    updated_at: datetime
+    decision_note: str | None
+    history: list[ObjectionChangeOut]
+
+
+class ReviewCreate(BaseModel):
+    """A request for human review of an automated decision (PIPL Art. 24), naming the score it concerns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score_request_id: uuid.UUID
+    reason: str = Field(min_length=5, max_length=2000)
+
+
+class ReviewOut(BaseModel):
+    """The receipt of a review request."""
+
+    id: int
+    uscc: str
+    score_request_id: uuid.UUID
+    reason: str
+    status: Literal["submitted"]
+    submitted_at: datetime

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.db.models import Account, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
+from api.db.models import Account, Authorisation, Bank, Enterprise, EnterpriseProfile, Loan, LoanEvent, utcnow
 from api.security import issue_key
 from config.settings import Settings
 from features.uscc import make_uscc
@@ -196,3 +196,51 @@ def build_scenario(session: Session, settings: Settings) -> Scenario:
 def bearer(key: str) -> dict[str, str]:
     """The Authorization header for a key."""
     return {"Authorization": f"Bearer {key}"}
+
+
+def loan_event(uscc: str, kind: str, day: date, /, **details: Any) -> dict[str, Any]:
+    """A loan-event body (回传) as a bank sends it; the usual details of each type unless given."""
+    usual: dict[str, dict[str, Any]] = {
+        "application": {"amount": 600_000, "term_months": 12},
+        "approval": {"amount": 500_000, "term_months": 12, "annual_rate": 0.0435, "credit_type": "credit"},
+        "disbursement": {"amount": 500_000, "term_months": 12, "annual_rate": 0.0435, "credit_type": "credit"},
+        "repayment": {"amount": 43_000},
+        "overdue": {"amount": 43_000, "days_past_due": 35},
+        "default": {"amount": 380_000},
+        "closure": {},
+    }
+    body: dict[str, Any] = {"uscc": uscc, "type": kind, "event_date": day.isoformat(), **usual[kind]}
+    body.update(details)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def add_loan(session: Session, bank: Bank, uscc: str, bank_loan_id: str | None = None) -> Loan:
+    """A reported loan row."""
+    loan = Loan(bank_id=bank.id, bank_loan_id=bank_loan_id or f"LN-{next(_serial)}", uscc=uscc, created_at=utcnow())
+    session.add(loan)
+    session.commit()
+    return loan
+
+
+def add_loan_event(
+    session: Session,
+    loan: Loan,
+    kind: str,
+    day: date,
+    *,
+    reported_at: datetime,
+    account: Account,
+    grant: Authorisation,
+    sequence: int = 0,
+    days_past_due: int | None = None,
+    amount: float | None = None,
+) -> LoanEvent:
+    """A stored loan event written straight to the table, with the time it was reported."""
+    event = LoanEvent(
+        loan_id=loan.id, event_type=kind, event_date=day, sequence=sequence, amount=amount,
+        days_past_due=days_past_due, payload={"type": kind, "event_date": day.isoformat()}, reported_at=reported_at,
+        reported_by_account_id=account.id, authorisation_id=grant.id, request_id=f"req-{next(_serial)}",
+    )
+    session.add(event)
+    session.commit()
+    return event
