@@ -19,7 +19,7 @@ import pandas as pd
 from api.db import make_engine, migrate
 from api.repository import DemoAccounts, create_demo_accounts, refresh_profiles, upsert_enterprises
 from config.settings import Settings
-from features.catalogue import FEATURE_NAMES, FEATURE_SPECS
+from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES, FEATURE_SPECS
 from features.engines import engine_for
 from features.ingest import current, ingest_region, load_accepted
 from features.outcomes import LABEL, label_applications, load_defaults
@@ -176,7 +176,9 @@ class DemoPipeline:
                 "dates": [str(d.date()) for d in dates],
             }
 
-        inputs = {"upstream": ingested, "horizon_months": self.settings.default_horizon_months}
+        # a new catalogue (version or feature list) rebuilds profiles, and through them the model
+        inputs = {"upstream": ingested, "horizon_months": self.settings.default_horizon_months,
+                  "catalogue": CATALOGUE_VERSION, "features": list(FEATURE_NAMES)}
         return self._stage("profiles", self.root / "stamps" / "profiles.json", inputs, build)
 
     def model(self, profiled: dict) -> dict:

@@ -24,6 +24,16 @@ ORDER_BY = {"tax_credit_grade": "year"}
 GRADE_CODE = {grade: float(code) for code, grade in enumerate(TAX_CREDIT_GRADES)}
 
 
+PER_HEAD_INPUTS = {"sales_per_head_3m_log": "_sales_3m_mean", "electricity_per_head_3m_log": "_electricity_3m_mean"}
+"""Per-head features and the monthly means they divide by the insured headcount (``per_head_features``)."""
+
+
+def per_head_features(out: dict[str, Floats]) -> dict[str, Floats]:
+    """Sales and electricity per insured person: pops the monthly means the source functions left in ``out``."""
+    headcount = out["headcount_latest"]
+    return {name: log_sum(ratio(out.pop(mean), headcount)) for name, mean in PER_HEAD_INPUTS.items()}
+
+
 def prepare(source: str, encoded: Encoded) -> Encoded:
     """Derived columns computed once per partition rather than once per as-of date."""
     c = encoded.columns
@@ -61,8 +71,12 @@ def tax_features(tax: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
     sales, paid = tax["invoiced_sales"], tax["tax_paid"]
     sales12, paid12 = tax.sum_reported(sales, last12), tax.sum_reported(paid, last12)
     latest_month = tax.last(tax["month"], held, fill=-1)
+    recent = tax.in_months(held, as_of, 1, 3)
+    sales3 = tax.sum_reported(sales, recent)
     return {
         "sales_12m_log": log_sum(sales12),
+        "sales_3m_log": log_sum(sales3),
+        PER_HEAD_INPUTS["sales_per_head_3m_log"]: ratio(sales3, tax.reported(sales, recent)),
         "sales_yoy_growth": change(sales12, tax.sum_reported(sales, tax.in_months(held, as_of, 12, 23))),
         "sales_growth_6m": change(tax.sum_reported(sales, tax.in_months(held, as_of, 0, 5)),
                                   tax.sum_reported(sales, tax.in_months(held, as_of, 6, 11))),
@@ -142,11 +156,14 @@ def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
     last12 = util.in_months(held, as_of, 0, 11)
     power, water = util["is_electricity"], util["is_water"]
     quantity = util["quantity"]
-    recent_use = util.sum_reported(quantity, util.in_months(held, as_of, 1, 3) & power)
+    recent_power = util.in_months(held, as_of, 1, 3) & power
+    recent_use = util.sum_reported(quantity, recent_power)
     late = util["days_late"] > 0
     kinds = sum(util.any(last12 & util[f"is_{kind}"]) for kind in ("electricity", "water", "gas"))
     return {
         "electricity_12m_log": log_sum(util.sum_reported(quantity, last12 & power)),
+        "electricity_3m_log": log_sum(recent_use),
+        PER_HEAD_INPUTS["electricity_per_head_3m_log"]: ratio(recent_use, util.reported(quantity, recent_power)),
         "electricity_change_6m": change(recent_use, util.sum_reported(quantity, util.in_months(held, as_of, 7, 9)
                                                                       & power)),
         "electricity_yoy_change": change(recent_use, util.sum_reported(quantity, util.in_months(held, as_of, 13, 15)

@@ -99,6 +99,7 @@ class EncodedRegion:
         out.update(monthly.social_insurance_features(s["social_insurance_monthly"], as_of))
         out.update(monthly.housing_fund_features(s["housing_fund_monthly"], as_of, out["headcount_latest"]))
         out.update(monthly.utilities_features(s["utilities_monthly"], as_of))
+        out.update(monthly.per_head_features(out))
         out.update(records.admin_features(s["admin_records"], as_of))
         out.update(records.judicial_features(s["judicial"], as_of))
         out.update(records.list_features(s["list_entries"], as_of))

@@ -200,6 +200,7 @@ def profile_from_records(records: Records, as_of: pd.Timestamp) -> dict[str, flo
     out.update(judicial_features(now["judicial"], as_of))
     out.update(list_features(now["list_entries"], as_of))
     out.update(commitment_features(now["commitments"], as_of))
+    out.update(per_head_features(now["tax_monthly"], now["utilities_monthly"], out["headcount_latest"], as_of))
     if set(out) != set(FEATURE_NAMES):
         raise AssertionError(f"reference covers {sorted(set(out) ^ set(FEATURE_NAMES))} wrongly")
     return {name: float(out[name]) for name in FEATURE_NAMES}
@@ -303,6 +304,26 @@ def social_features(si: list[Record], hf: list[Record], as_of: pd.Timestamp) -> 
         **_contributions("hf", hf, as_of),
     }
     return out
+
+
+def per_head_features(tax: list[Record], util: list[Record], headcount: float,
+                      as_of: pd.Timestamp) -> dict[str, float]:
+    """Recent sales and electricity, in total and as a monthly mean per insured person (months 1–3 back)."""
+    def recent(rows: list[Record], column: str) -> list[float]:
+        return [float(r[column]) for r in in_months(rows, as_of, 1, 3) if not missing(r[column])]
+
+    sales = recent(tax, "invoiced_sales")
+    power = recent([r for r in util if r["kind"] == "electricity"], "quantity")
+
+    def mean(values: list[float]) -> float:
+        return math.fsum(values) / len(values) if values else NAN
+
+    return {
+        "sales_3m_log": log1p(total(sales)),
+        "sales_per_head_3m_log": log1p(ratio(mean(sales), headcount)),
+        "electricity_3m_log": log1p(total(power)),
+        "electricity_per_head_3m_log": log1p(ratio(mean(power), headcount)),
+    }
 
 
 def utility_features(util: list[Record], as_of: pd.Timestamp) -> dict[str, float]:
