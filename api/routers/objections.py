@@ -77,13 +77,16 @@ def list_objections(
     operator: CurrentOperator,
     session: DbSession,
     page: Pagination,
+    request: Request,
     state: Annotated[ObjectionStatus | None, Query(alias="status", description="Only this status.")] = None,
 ) -> list[ObjectionOut]:
     """Objections of every enterprise, oldest first (the queue order), optionally of one status."""
     query = select(Objection).order_by(Objection.id).offset(page.offset).limit(page.limit)
     if state is not None:
         query = query.where(Objection.status == state)
-    return objections_out(session, list(session.scalars(query)))
+    found = list(session.scalars(query))
+    note_detail(request, "objections " + ",".join(str(o.id) for o in found))  # several enterprises: ids, not USCC
+    return objections_out(session, found)
 
 
 def any_objection(objection_id: int, request: Request, operator: CurrentOperator, session: DbSession) -> Objection:
@@ -122,8 +125,13 @@ def decide_objection(
     summary="Requests for human review of automated decisions (PIPL Art. 24)",
     responses=problem_responses(401, 403, 422),
 )
-def list_reviews(operator: CurrentOperator, session: DbSession, page: Pagination) -> list[ReviewOut]:
+def list_reviews(
+    operator: CurrentOperator, session: DbSession, page: Pagination, request: Request
+) -> list[ReviewOut]:
     """Every enterprise's review requests, oldest first."""
-    rows = session.scalars(select(ReviewRequest).order_by(ReviewRequest.id).offset(page.offset).limit(page.limit))
+    rows = list(
+        session.scalars(select(ReviewRequest).order_by(ReviewRequest.id).offset(page.offset).limit(page.limit))
+    )
+    note_detail(request, "reviews " + ",".join(str(r.id) for r in rows))  # several enterprises: ids, not USCC
     return [review_out(r) for r in rows]
 
