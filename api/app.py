@@ -17,8 +17,16 @@ from scoring.precredit import PreCreditPolicy
 from scoring.types import ScoreProvider
 
 OPENAPI_TAGS = [
-    {"name": "bank", "description": "金融机构: pre-credit scores for enterprises that authorised the bank."},
-    {"name": "enterprise", "description": "企业: grant, list and revoke authorisations (授权)."},
+    {
+        "name": "bank",
+        "description": "金融机构: pre-credit scores for enterprises that authorised the bank; loan reports (回传).",
+    },
+    {
+        "name": "enterprise",
+        "description": "企业: grant, list and revoke authorisations (授权); its own profile, score and advice; who "
+        "accessed its data; objections (异议) and requests for human review of automated decisions.",
+    },
+    {"name": "operator", "description": "运营: work objections and requests for human review."},
     {"name": "ops", "description": "Operators: liveness and readiness."},
 ]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, Ser
 from api.schemas import LoanEventIn, ScoreRequest
 from api.security import InvalidKeyError, KeyVerifier
 from config.settings import Settings
+from scoring.advice import AdviceSearch
+from scoring.service import ScoreService
 from scoring.types import ScoreProvider
 
 SCORE_SCOPE = "score"
@@ -207,3 +209,38 @@ def authorized_loan_report(
 
 
 AuthorizedLoanReport = Annotated[LoanReport, Depends(authorized_loan_report)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list to return: ``offset`` rows skipped, at most ``limit`` returned."""
+
+    offset: int
+    limit: int
+
+
+def pagination(
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Rows to return, at most 200.")] = 50,
+) -> Page:
+    """Offset pagination, bounded so no request reads an unbounded list."""
+    return Page(offset, limit)
+
+
+Pagination = Annotated[Page, Depends(pagination)]
+
+
+def get_advisor(request: Request) -> AdviceSearch | None:
+    """Improvement advice (改进建议) for the loaded model, made once; None when the loaded scorer is not a
+    ``ScoreService`` (advice re-scores candidate profiles with the real model, which a bare provider cannot)."""
+    provider = request.app.state.score_provider
+    if not isinstance(provider, ScoreService):
+        return None
+    cached: tuple[ScoreService, AdviceSearch] | None = getattr(request.app.state, "advice_search", None)
+    if cached is None or cached[0] is not provider:
+        cached = (provider, AdviceSearch(provider))
+        request.app.state.advice_search = cached
+    return cached[1]
+
+
+Advisor = Annotated[AdviceSearch | None, Depends(get_advisor)]

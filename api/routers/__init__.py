@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import authorisations, health, loans, scores
+from api.routers import authorisations, enterprise, health, loans, objections, scores
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(scores.router)
 api_router.include_router(authorisations.router)
 api_router.include_router(loans.router)
+api_router.include_router(enterprise.router)
+api_router.include_router(objections.router)
 
 __all__ = ["api_router"]
