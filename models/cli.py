@@ -52,6 +52,13 @@ def _spec(args: argparse.Namespace) -> TableSpec:
                      catalogue_only=not args.any_features)
 
 
+def _dask_scheduler(args: argparse.Namespace, settings: Settings) -> str | None:
+    """``--dask-scheduler``, else ``XINYI_DASK_SCHEDULER``; ``--local`` trains here whatever is set."""
+    if args.local:
+        return None
+    return args.dask_scheduler or settings.dask_scheduler or None
+
+
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     """Train, validate, write the report and register (``challenger`` unless told otherwise)."""
     frame = read_table(Path(args.table), args.na)
@@ -60,12 +67,15 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     run = train_and_validate(frame, _spec(args), seed=args.seed if args.seed is not None else settings.seed,
                              oot_months=args.oot_months or settings.model_oot_months,
                              calibration=args.calibration or settings.model_calibration,
-                             num_threads=args.threads, scale=scale)
+                             num_threads=args.threads, scale=scale, dask_scheduler=_dask_scheduler(args, settings))
     summary = Table("measure", "out-of-time")
     for key, value in run.summary().items():
         summary.add_row(key, f"{value:.4f}")
     console.print(summary)
     console.print(f"calibration: {run.trained.calibration_method}; dropped columns: {run.dropped or 'none'}")
+    if "dask_workers" in run.trained.params:
+        console.print(f"trained on Dask: {run.trained.params['dask_workers']} workers, "
+                      f"{run.trained.best_iteration} rounds")
     if args.report:
         Path(args.report).write_text(run.report_html, encoding="utf-8")
         console.print(f"report written to {args.report}")
@@ -134,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--oot-months", type=int, help="out-of-time window (default XINYI_MODEL_OOT_MONTHS)")
     train.add_argument("--calibration", choices=("auto", "platt", "isotonic"), help="default XINYI_MODEL_CALIBRATION")
     train.add_argument("--seed", type=int, help="default XINYI_SEED")
-    train.add_argument("--threads", type=int, default=1, help="LightGBM threads")
+    train.add_argument("--threads", type=int, default=1, help="LightGBM threads (here; Dask workers use their own)")
+    train.add_argument("--dask-scheduler", help="train on this Dask cluster (default XINYI_DASK_SCHEDULER)")
+    train.add_argument("--local", action="store_true", help="train on this machine even if XINYI_DASK_SCHEDULER is set")
     train.add_argument("--alias", choices=(CHALLENGER, CHAMPION, "none"), default=CHALLENGER)
     train.add_argument("--report", help="also write the validation report to this HTML file")
     train.add_argument("--promote", action="store_true", help="apply the promotion rule right after registering")

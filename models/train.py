@@ -35,6 +35,7 @@ __all__ = [
     "PlattCalibrator",
     "TrainedModel",
     "feature_matrix",
+    "finish_fit",
     "fit_pd_model",
     "monotone_constraints",
     "split_out_of_time",
@@ -227,14 +228,26 @@ def fit_pd_model(
     label: str = TARGET_COLUMN,
     date_column: str | None = DATE_COLUMN,
     id_column: str | None = ID_COLUMN,
+    dask_scheduler: Any = None,
 ) -> TrainedModel:
     """Fit LightGBM on ``split.train``, stop early and calibrate on validation, report on all three samples.
+
+    With ``dask_scheduler`` (an address such as ``XINYI_DASK_SCHEDULER``, or a ``distributed.Client``) the
+    booster is trained on that Dask cluster through ``lightgbm.dask`` (:mod:`models.distributed`);
+    ``num_threads`` is then each worker's own thread count. Everything after the booster is the same.
 
     Calibration is Platt or isotonic, chosen on validation by cross-fitted log-loss (``calibration="auto"``)
     or forced. Metrics per sample: AUC, KS, Gini, default rate, rows, Brier, log-loss, ECE, mean PD, and PSI
     of the margin against train for validation and OOT.
     """
     names = tuple(feature_names)
+    if dask_scheduler not in (None, ""):
+        from models.distributed import fit_pd_model_dask  # imports dask only when asked for
+
+        return fit_pd_model_dask(
+            split, names, scheduler=dask_scheduler, seed=seed, params=params, monotone=monotone,
+            calibration=calibration, label=label, date_column=date_column, id_column=id_column,
+        )
     merged = merged_params(names, seed, num_threads, params, monotone)
     rounds = int(merged.pop("num_boost_round", MAX_BOOST_ROUNDS))
     samples = {"train": split.train, "validation": split.validation, "oot": split.oot}
@@ -252,9 +265,38 @@ def fit_pd_model(
         callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, first_metric_only=True, verbose=False)],
     )
     best = booster.best_iteration or booster.current_iteration()
-    # Keep only the trees up to the best iteration, so the saved text, predictions and SHAP agree.
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return finish_fit(
+        booster.model_to_string(num_iteration=best), split, names, merged, seed=seed, calibration=calibration,
+        label=label, date_column=date_column, id_column=id_column, x=x,
+    )
 
+
+def finish_fit(
+    model_string: str,
+    split: DataSplit,
+    feature_names: Sequence[str],
+    params: dict[str, Any],
+    *,
+    seed: int,
+    calibration: CalibrationChoice = "auto",
+    label: str = TARGET_COLUMN,
+    date_column: str | None = DATE_COLUMN,
+    id_column: str | None = ID_COLUMN,
+    x: Mapping[str, npt.NDArray[np.float64]] | None = None,
+) -> TrainedModel:
+    """Calibrate a fitted booster on validation and measure it on all three samples.
+
+    ``model_string`` holds only the trees up to the best iteration, so the saved text, predictions and SHAP
+    agree. The local path (:func:`fit_pd_model`) and the Dask path (:mod:`models.distributed`) both end here,
+    so both give the same kind of :class:`TrainedModel` and artifact.
+    """
+    names = tuple(feature_names)
+    booster = lgb.Booster(model_str=model_string)
+    best = booster.current_iteration()
+    samples = {"train": split.train, "validation": split.validation, "oot": split.oot}
+    if x is None:
+        x = {key: feature_matrix(part, names) for key, part in samples.items()}
+    y = {key: part[label].to_numpy(dtype=np.int64) for key, part in samples.items()}
     margins = {key: booster.predict(x[key], raw_score=True) for key in samples}
     groups = None if id_column is None else split.validation[id_column].to_numpy()
     selection = choose_calibration(margins["validation"], y["validation"], groups=groups, choice=calibration,
@@ -277,7 +319,7 @@ def fit_pd_model(
         calibration_intercept=selection.platt.intercept_,
         calibration_slope=selection.platt.slope_,
         metrics=metrics,
-        params=merged,
+        params=params,
         best_iteration=int(best),
         train_start=train_start,
         train_end=train_end,
@@ -304,8 +346,9 @@ def train_pd_model(
     label: str = TARGET_COLUMN,
     date_column: str = DATE_COLUMN,
     id_column: str | None = ID_COLUMN,
+    dask_scheduler: Any = None,
 ) -> TrainedModel:
-    """Split ``frame`` out of time and by enterprise, then :func:`fit_pd_model`.
+    """Split ``frame`` out of time and by enterprise, then :func:`fit_pd_model` (here, or on Dask).
 
     ``params`` override :data:`DEFAULT_PARAMS`; ``monotone`` adds catalogue-direction constraints so more
     arrears never raises a score (overridable through ``params["monotone_constraints"]``).
@@ -321,4 +364,5 @@ def train_pd_model(
     return fit_pd_model(
         split, names, seed=seed, params=params, num_threads=num_threads, monotone=monotone,
         calibration=calibration, label=label, date_column=date_column, id_column=id_column,
+        dask_scheduler=dask_scheduler,
     )

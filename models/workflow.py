@@ -125,8 +125,13 @@ def train_and_validate(
     num_threads: int = 1,
     scale: ScorecardScale | None = None,
     title: str = "Validation report: pre-credit PD model (预授信模型)",
+    dask_scheduler: Any = None,
 ) -> ValidationRun:
     """Check, split out of time, fit the main model and both baselines, render the report; write nothing.
+
+    ``dask_scheduler`` (an address, as ``XINYI_DASK_SCHEDULER``, or a ``distributed.Client``) trains the main
+    model on that Dask cluster (:mod:`models.distributed`); the baselines, calibration, report and artifact
+    are made here as for a local model.
 
     Raises :class:`models.generic.TrainingInputError` for a table that cannot be trained on.
     """
@@ -142,6 +147,7 @@ def train_and_validate(
     trained = fit_pd_model(
         split, prepared.feature_names, seed=seed, params=params, num_threads=num_threads,
         calibration=calibration, label=spec.label, date_column=spec.date, id_column=spec.id,
+        dask_scheduler=dask_scheduler,
     )
     return validate_fitted(trained, split, prepared, spec, seed=seed, num_threads=num_threads,
                            scale=scale or ScorecardScale(), title=title)

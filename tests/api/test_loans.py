@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.db.models import AuditEvent, Loan, LoanEvent, utcnow
+from api.loans import report_event
+from api.schemas import LoanEventIn
 from config.settings import Settings
 from tests.api.factories import (
     Scenario,
@@ -293,3 +295,45 @@ def test_reports_and_reads_are_audited(client: TestClient, scenario: Scenario, d
     ]
     assert rows[0].detail is not None and rows[0].detail.endswith("stored")
     assert rows[1].detail is not None and rows[1].detail.endswith("replayed")
+
+
+def test_report_event_from_separate_connections_at_once_stores_one_row(
+    engine: Engine, scenario: Scenario, db: Session
+) -> None:
+    """The same race below HTTP: each thread its own session and connection, released together."""
+    account = add_account(db, "bank", bank=scenario.bank_a)
+    body = LoanEventIn.model_validate(loan_event(scenario.uscc, "application", D0))
+    start = threading.Barrier(4)
+    outcomes: list[tuple[int, bool]] = []
+    failures: list[BaseException] = []
+
+    def store(n: int) -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                start.wait()
+                stored = report_event(session, bank_id=scenario.bank_a.id, bank_loan_id="LN-RACE", body=body,
+                                      account_id=account.id, authorisation_id=scenario.grant.id,
+                                      request_id=f"race-{n}")
+                outcomes.append((stored.event.id, stored.created))
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=store, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len({event_id for event_id, _ in outcomes}) == 1
+    assert sorted(created for _, created in outcomes) == [False, False, False, True]
+    assert (count(db, Loan), count(db, LoanEvent)) == (1, 1)
+
+
+@pytest.mark.parametrize("loan_id", ["LN%201", "x" * 65, "LN;DROP"])
+def test_a_malformed_loan_id_is_422(client: TestClient, scenario: Scenario, db: Session, loan_id: str) -> None:
+    response = report(client, scenario.bank_a_key, loan_event(scenario.uscc, "application", D0), loan_id=loan_id)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "bank_loan_id"
+    assert count(db, Loan) == 0
