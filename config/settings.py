@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     dask_scheduler: str | None = Field(
-        None, description="Dask scheduler address (tcp://host:8786) for building profiles; unset: this machine."
+        None,
+        description="Dask scheduler address (tcp://host:8786) for building profiles and for `xinyi-models train`; "
+        "unset: this machine.",
     )
     profile_partitions: int = Field(8, ge=1, description="Partitions (by USCC hash) profiles are built in.")
     profile_workers: int = Field(
