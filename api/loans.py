@@ -143,6 +143,7 @@ def ensure_loan(session: Session, bank_id: int, bank_loan_id: str, uscc: str) ->
         select(Loan).where(Loan.bank_id == bank_id, Loan.bank_loan_id == bank_loan_id).with_for_update()
     ).one()
     if loan.uscc != uscc:
+        session.rollback()
         raise Conflict("This loan id was reported for another enterprise; a loan id names one enterprise's loan.")
     return loan
 

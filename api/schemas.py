@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -172,8 +172,12 @@ MAX_ANNUAL_RATE = 0.36
 """36 % a year: the ceiling above which Chinese courts do not protect lending interest; above it is a typo."""
 
 
+BUSINESS_TIMEZONE = timezone(timedelta(hours=8), "CST")
+"""China Standard Time: banks date their events in it, so "today" ends at midnight in Beijing, not in UTC."""
+
+
 def _not_in_future(day: date) -> date:
-    if day > datetime.now(UTC).date():
+    if day > datetime.now(BUSINESS_TIMEZONE).date():
         raise PydanticCustomError("date.in_future", "the event date is in the future")
     return day
 
@@ -376,7 +380,11 @@ class ObjectionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(min_length=1, max_length=40, examples=["admin_records"])
+    source: str = Field(
+        min_length=1, max_length=40, examples=["admin_records"],
+        description="The record's source: registration, tax_monthly, tax_credit_grade, social_insurance_monthly, "
+        "housing_fund_monthly, utilities_monthly, admin_records, judicial, list_entries or commitments.",
+    )
     record_key: str = Field(min_length=1, max_length=100, examples=["闽榕市监罚〔2025〕123号"])
     reason: str = Field(min_length=5, max_length=2000, examples=["该处罚已于2025年12月完成信用修复。"])
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from api import schemas
 from api.db.models import AuditEvent, Loan, LoanEvent, utcnow
 from api.loans import report_event
-from api.schemas import LoanEventIn
+from api.schemas import BUSINESS_TIMEZONE, LoanEventIn
 from config.settings import Settings
 from tests.api.factories import (
     Scenario,
@@ -337,3 +339,23 @@ def test_a_malformed_loan_id_is_422(client: TestClient, scenario: Scenario, db: 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "bank_loan_id"
     assert count(db, Loan) == 0
+
+
+def test_today_means_today_in_beijing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 01:00 in Beijing on 1 March it is still 28 February in UTC: an event of 1 March is not in the future."""
+
+    class AtOneInTheMorning(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> AtOneInTheMorning:
+            moment = cls(2026, 3, 1, 1, 0, tzinfo=BUSINESS_TIMEZONE)
+            return moment.astimezone(tz) if tz else moment  # type: ignore[return-value]
+
+    monkeypatch.setattr(schemas, "datetime", AtOneInTheMorning)
+    uscc = new_uscc()
+
+    accepted = LoanEventIn.model_validate(loan_event(uscc, "application", date(2026, 3, 1)))
+    with pytest.raises(ValidationError) as refused:
+        LoanEventIn.model_validate(loan_event(uscc, "application", date(2026, 3, 2)))
+
+    assert accepted.event_date == date(2026, 3, 1)
+    assert refused.value.errors()[0]["type"] == "date.in_future"
