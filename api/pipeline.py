@@ -197,7 +197,7 @@ class DemoPipeline:
             scale = ScorecardScale(s.score_anchor_points, s.score_anchor_odds, s.score_pdo, s.score_min, s.score_max)
             run = train_and_validate(
                 applications, TableSpec(features=FEATURE_NAMES), seed=s.seed, oot_months=s.model_oot_months,
-                calibration=s.model_calibration, num_threads=2, scale=scale,
+                calibration=s.model_calibration, num_threads=2, scale=scale, dask_scheduler=s.dask_scheduler,
             )
             registered = register_run(
                 run,
