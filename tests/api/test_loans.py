@@ -359,3 +359,30 @@ def test_today_means_today_in_beijing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert accepted.event_date == date(2026, 3, 1)
     assert refused.value.errors()[0]["type"] == "date.in_future"
+
+
+def test_two_payloads_under_one_key_at_once_store_one_and_refuse_the_other(
+    client: TestClient, scenario: Scenario, db: Session
+) -> None:
+    report_lifecycle(client, scenario, "approval", "disbursement")
+    day = D0 + timedelta(days=35)
+    bodies = [loan_event(scenario.uscc, "repayment", day, amount=amount) for amount in (43_000, 43_000, 44_000, 44_000)]
+    start = threading.Barrier(len(bodies))
+    results: list[tuple[float, Any]] = []
+
+    def send(body: dict[str, Any]) -> None:
+        start.wait()
+        results.append((body["amount"], report(client, scenario.bank_a_key, body)))
+
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    db.expire_all()
+    stored = db.scalars(select(LoanEvent).where(LoanEvent.event_type == "repayment")).one()
+    statuses = sorted((amount, r.status_code) for amount, r in results)
+    winner = [s for a, s in statuses if a == stored.amount]
+    assert sorted(winner) == [200, 201]
+    assert [s for a, s in statuses if a != stored.amount] == [409, 409]
