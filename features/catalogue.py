@@ -46,6 +46,8 @@ class FeatureSpec:
     reason_en: str
     definition: str
     actionable: bool = False
+    value_names: tuple[tuple[str, str], ...] = ()
+    """For codes: the (Chinese, English) name of each code value, so reasons say "C", not "3"."""
 
     @property
     def risk_direction(self) -> str:
@@ -54,8 +56,16 @@ class FeatureSpec:
             return "no stated direction"
         return "higher is riskier" if self.higher_is_riskier else "lower is riskier"
 
+    def _named(self, value: float, language: int) -> str | None:
+        index = int(value) if float(value).is_integer() else -1
+        if self.value_names and 0 <= index < len(self.value_names) and self.value_names[index][language]:
+            return self.value_names[index][language]
+        return None
+
     def display_zh(self, value: float) -> str:
         """The value in the words of a Chinese reason: 万元 for amounts, 是/否 for flags, % for ratios."""
+        if (name := self._named(value, 0)) is not None:
+            return name
         if self.unit == "0/1":
             return "是" if value >= 0.5 else "否"
         if self.unit == "ln(yuan)":
@@ -67,6 +77,8 @@ class FeatureSpec:
 
     def display_en(self, value: float) -> str:
         """The value in the words of an English reason."""
+        if (name := self._named(value, 1)) is not None:
+            return name
         if self.unit == "0/1":
             return "yes" if value >= 0.5 else "no"
         if self.unit == "ln(yuan)":

@@ -56,6 +56,8 @@ def render_feature(spec: FeatureSpec) -> str:
         f"{'; actionable' if spec.actionable else ''}",
         f"- definition: {spec.definition}",
         f"- missing means: {spec.missing_means}",
+        *([f"- values: {', '.join(f'{i} {zh}' for i, (zh, _) in enumerate(spec.value_names) if zh)}"]
+          if spec.value_names else []),
         f"- reason: {reason_zh} / {reason_en}",
     ])
 

@@ -8,14 +8,23 @@ improvement advice only ever suggests changes to these.
 from __future__ import annotations
 
 from features.catalogue import FeatureSpec
+from features.schemas import ENTERPRISE_TYPES, TAX_CREDIT_GRADES
 
 _RISK = {"+": True, "-": False, "": None}
 
 
 def _f(name: str, source: str, window: str, unit: str, risk: str, label: tuple[str, str], missing: str,
-       reason: tuple[str, str], definition: str, actionable: bool = False) -> FeatureSpec:
+       reason: tuple[str, str], definition: str, actionable: bool = False,
+       names: tuple[tuple[str, str], ...] = ()) -> FeatureSpec:
     return FeatureSpec(name, source, window, unit, _RISK[risk], label[0], label[1], missing, reason[0], reason[1],
-                       definition, actionable)
+                       definition, actionable, names)
+
+
+_GRADES = tuple((grade, grade) for grade in TAX_CREDIT_GRADES)
+_SIZES = (("微型", "micro"), ("小型", "small"), ("中型", "medium"), ("大型", "large"))
+_TYPES = tuple(zip(ENTERPRISE_TYPES, ("limited liability company", "joint-stock company", "sole proprietorship",
+                                      "partnership", "individual business", "farmers' cooperative"), strict=True))
+_SECTIONS = (("", ""), *((chr(ord("A") + i), chr(ord("A") + i)) for i in range(20)))
 
 
 _NEVER = "never: 0 when there are no such records"
@@ -28,19 +37,20 @@ REGISTRATION = (
     _f("registered_capital_log", "registration", "as of", "ln(yuan)", "-", ("注册资本", "registered capital"),
        "never", ("注册资本{value}", "registered capital {value}"), "ln(1 + registered_capital)."),
     _f("size_class_code", "registration", "as of", "code", "-", ("企业规模", "enterprise size class"), "never",
-       ("企业规模代码{value}(0微 1小 2中 3大)", "size class code {value} (0 micro … 3 large)"),
-       "size_class as 微 0, 小 1, 中 2, 大 3."),
+       ("企业规模: {value}", "size class: {value}"),
+       "size_class as 微 0, 小 1, 中 2, 大 3.", names=_SIZES),
     _f("industry_section_code", "registration", "as of", "code", "", ("行业门类", "industry section"), "never",
-       ("行业门类代码{value}", "industry section code {value}"),
-       "GB/T 4754 section letter of industry as its position in the alphabet (A 1 … T 20)."),
+       ("行业门类{value}", "industry section {value}"),
+       "GB/T 4754 section letter of industry as its position in the alphabet (A 1 … T 20).", names=_SECTIONS),
     _f("industry_division_code", "registration", "as of", "code", "", ("行业大类", "industry division"),
        "never", ("行业大类代码{value}", "industry division code {value}"),
        "the two-digit GB/T 4754 division after the section letter of industry."),
     _f("region_province_code", "registration", "as of", "code", "", ("所在省份", "province"), "never",
        ("省级行政区划代码{value}", "province code {value}"), "the first two digits of region_code (GB/T 2260)."),
     _f("enterprise_type_code", "registration", "as of", "code", "", ("企业类型", "legal form"), "never",
-       ("企业类型代码{value}", "legal form code {value}"),
-       "enterprise_type as its position in schemas.ENTERPRISE_TYPES (有限责任公司 0 … 农民专业合作社 5)."),
+       ("企业类型: {value}", "legal form: {value}"),
+       "enterprise_type as its position in schemas.ENTERPRISE_TYPES (有限责任公司 0 … 农民专业合作社 5).",
+       names=_TYPES),
 )
 
 TAX = (
@@ -116,12 +126,12 @@ TAX = (
 TAX_GRADE = (
     _f("tax_grade_code", "tax_credit_grade", "latest", "code", "+", ("纳税信用级别", "tax credit grade"),
        "never graded (new enterprises are graded after a full year)",
-       ("最近纳税信用级别代码{value}(0=A … 4=D)", "latest tax credit grade code {value} (0 = A … 4 = D)"),
-       "grade of the latest year held, as A 0, B 1, M 2, C 3, D 4."),
+       ("最近纳税信用级别{value}级", "latest tax credit grade {value}"),
+       "grade of the latest year held, as A 0, B 1, M 2, C 3, D 4.", names=_GRADES),
     _f("tax_grade_worst_3y", "tax_credit_grade", "3 years", "code", "+",
        ("近三年最差纳税信用级别", "worst tax credit grade in 3 years"), "no grade for the last three years",
-       ("近三年最差纳税信用级别代码{value}", "worst tax credit grade code in 3 years: {value}"),
-       "the highest grade code (A 0 … D 4) among grades held for years ≥ d's year − 3."),
+       ("近三年最差纳税信用级别{value}级", "worst tax credit grade in 3 years: {value}"),
+       "the highest grade code (A 0 … D 4) among grades held for years ≥ d's year − 3.", names=_GRADES),
     _f("tax_grade_a_years_3y", "tax_credit_grade", "3 years", "count", "-",
        ("近三年A级纳税人次数", "A tax grades in 3 years"), _NEVER,
        ("近三年{value}次评为A级纳税人", "graded A {value} times in 3 years"),

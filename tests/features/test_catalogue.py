@@ -49,3 +49,11 @@ def test_check_reports_a_stale_page(tmp_path: Path) -> None:
     stale.write_text("old", encoding="utf-8")
     assert main(["--check", "--output", str(stale)]) == 1
     assert main(["--output", str(stale)]) == 0 and main(["--check", "--output", str(stale)]) == 0
+
+
+def test_codes_read_as_their_names_not_numbers() -> None:
+    assert FEATURE_SPECS["tax_grade_worst_3y"].reason_texts(3.0) == (
+        "近三年最差纳税信用级别C级", "worst tax credit grade in 3 years: C")
+    assert FEATURE_SPECS["size_class_code"].reason_texts(0.0) == ("企业规模: 微型", "size class: micro")
+    assert FEATURE_SPECS["industry_section_code"].reason_texts(3.0)[1] == "industry section C"
+    assert FEATURE_SPECS["region_province_code"].reason_texts(41.0)[1] == "province code 41"  # no names: the code
