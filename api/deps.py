@@ -180,6 +180,19 @@ def current_operator(account: CurrentAccount) -> Account:
 CurrentOperator = Annotated[Account, Depends(current_operator)]
 
 
+def loan_report_grant(session: Session, uscc: str, bank_id: int) -> Authorisation:
+    """The grant under which ``bank_id`` may report on ``uscc``: 404 for an unknown enterprise, 403 without an
+    active grant of either purpose (the scoring check, ``active_authorisation``)."""
+    enterprise = known_enterprise(session, uscc)
+    grant = next(
+        (g for p in PURPOSES if (g := active_authorisation(session, enterprise.uscc, bank_id, p)) is not None),
+        None,
+    )
+    if grant is None:
+        raise NotAuthorised("The enterprise has not authorised this bank, or the grant has expired or been revoked.")
+    return grant
+
+
 @dataclass(frozen=True)
 class LoanReport:
     """An authorised loan report (回传): the event as the bank sent it and the grant it was reported under."""
@@ -197,15 +210,8 @@ def authorized_loan_report(
     one that was never authorised, or whose grant expired or was revoked, gets 403 and nothing is stored.
     """
     note_uscc(request, body.uscc)
-    enterprise = known_enterprise(session, body.uscc)
     assert bank.bank_id is not None  # guaranteed by current_bank
-    grant = next(
-        (g for p in PURPOSES if (g := active_authorisation(session, enterprise.uscc, bank.bank_id, p)) is not None),
-        None,
-    )
-    if grant is None:
-        raise NotAuthorised("The enterprise has not authorised this bank, or the grant has expired or been revoked.")
-    return LoanReport(body, grant)
+    return LoanReport(body, loan_report_grant(session, body.uscc, bank.bank_id))
 
 
 AuthorizedLoanReport = Annotated[LoanReport, Depends(authorized_loan_report)]

@@ -248,6 +248,64 @@ class LoanEventOut(BaseModel):
     authorisation_id: int
 
 
+MAX_BATCH_EVENTS = 500
+"""Events in one batch report: a month of a branch's loans, small enough for one request's time."""
+
+
+class LoanEventBatchItem(BaseModel):
+    """One event of a batch report, with the bank's loan id it belongs to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank_loan_id: BankLoanId
+    event: LoanEventIn
+
+
+class LoanEventBatch(BaseModel):
+    """Many loan events at once; fields are checked for all before any is stored (422 names ``items.N…``),
+    then each is authorised, ordered and stored on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[LoanEventBatchItem] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+class ItemFieldErrorOut(BaseModel):
+    """One invalid field of one batch item."""
+
+    field: str
+    rule: str
+    message: str
+
+
+class ItemProblemOut(BaseModel):
+    """Why one batch item was refused, in the shape of a problem+json body."""
+
+    type: str
+    title: str
+    detail: str
+    errors: list[ItemFieldErrorOut] = Field(default_factory=list)
+
+
+class LoanEventBatchResult(BaseModel):
+    """What became of one batch item: ``status`` is what the single-event endpoint would have answered."""
+
+    index: int
+    bank_loan_id: str
+    status: int
+    event: LoanEventOut | None = None
+    problem: ItemProblemOut | None = None
+
+
+class LoanEventBatchOut(BaseModel):
+    """Per-item results in the order sent, and how many were stored, already stored, and refused."""
+
+    results: list[LoanEventBatchResult]
+    stored: int
+    replayed: int
+    refused: int
+
+
 class LoanOut(BaseModel):
     """A reported loan and every event of it, in date order; ``status`` follows from the latest events."""
 

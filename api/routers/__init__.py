@@ -11,6 +11,7 @@ api_router.include_router(health.router)
 api_router.include_router(scores.router)
 api_router.include_router(authorisations.router)
 api_router.include_router(loans.router)
+api_router.include_router(loans.batch_router)
 api_router.include_router(enterprise.router)
 api_router.include_router(objections.router)
 

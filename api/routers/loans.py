@@ -7,15 +7,30 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from sqlalchemy import select
 
-from api.audit import note_detail, note_uscc
-from api.db.models import Bank, Loan, LoanEvent
-from api.deps import AuthorizedLoanReport, CurrentBank, DbSession
-from api.errors import NotFound
+from api.audit import note_detail, note_uscc, outcome_of
+from api.db.models import AuditEvent, Bank, Loan, LoanEvent, utcnow
+from api.deps import AuthorizedLoanReport, CurrentBank, DbSession, loan_report_grant
+from api.errors import PROBLEM_BASE, ApiError, NotFound
 from api.loans import loan_status, report_event
 from api.routers.problems import problem_responses
-from api.schemas import BankLoanId, CreditType, LoanEventOut, LoanEventType, LoanOut, LoanStatus
+from api.schemas import (
+    BankLoanId,
+    CreditType,
+    ItemFieldErrorOut,
+    ItemProblemOut,
+    LoanEventBatch,
+    LoanEventBatchItem,
+    LoanEventBatchOut,
+    LoanEventBatchResult,
+    LoanEventOut,
+    LoanEventType,
+    LoanOut,
+    LoanStatus,
+)
 
 router = APIRouter(prefix="/v1/loans", tags=["bank"])
+batch_router = APIRouter(prefix="/v1/loan-events", tags=["bank"])
+BATCH_ITEM_ACTION = "loan.report_batch_item"
 
 LoanIdPath = Annotated[str, Path(description="The bank's own loan id.")]
 
@@ -113,3 +128,51 @@ def read_loan(loan: OwnLoan, session: DbSession) -> LoanOut:
         created_at=loan.created_at,
         events=[event_out(e, loan) for e in events],
     )
+
+
+def _batch_item(
+    session: DbSession, bank: CurrentBank, request_id: str, index: int, item: LoanEventBatchItem
+) -> LoanEventBatchResult:
+    """One item as the single-event endpoint would treat it; a refusal is its result, not the batch's."""
+    assert bank.bank_id is not None  # guaranteed by CurrentBank
+    try:
+        grant = loan_report_grant(session, item.event.uscc, bank.bank_id)
+        stored = report_event(session, bank_id=bank.bank_id, bank_loan_id=item.bank_loan_id, body=item.event,
+                              account_id=bank.id, authorisation_id=grant.id, request_id=request_id)
+    except ApiError as exc:
+        session.rollback()
+        problem = ItemProblemOut(type=PROBLEM_BASE + exc.slug, title=exc.title, detail=exc.detail,
+                                 errors=[ItemFieldErrorOut(field=e.field, rule=e.rule, message=e.message)
+                                         for e in exc.errors])
+        return LoanEventBatchResult(index=index, bank_loan_id=item.bank_loan_id, status=exc.status, problem=problem)
+    loan = session.get(Loan, stored.event.loan_id)
+    assert loan is not None  # foreign key
+    return LoanEventBatchResult(index=index, bank_loan_id=item.bank_loan_id, status=201 if stored.created else 200,
+                                event=event_out(stored.event, loan))
+
+
+@batch_router.post(
+    "",
+    name="loan.report_batch",
+    summary="Report many loan events at once (回传, batch)",
+    responses=problem_responses(401, 403, 422),
+)
+def report_loan_events(
+    body: LoanEventBatch, bank: CurrentBank, session: DbSession, request: Request
+) -> LoanEventBatchOut:
+    """Each event is authorised (its enterprise's grant to this bank), checked against its loan and stored once,
+    exactly as ``POST /v1/loans/{id}/events`` would; each leaves its own audit row naming its enterprise."""
+    request_id: str = request.state.request_id
+    results = []
+    for index, item in enumerate(body.items):
+        result = _batch_item(session, bank, request_id, index, item)
+        session.add(AuditEvent(at=utcnow(), request_id=request_id, actor_account_id=bank.id, actor_role="bank",
+                               action=BATCH_ITEM_ACTION, uscc=item.event.uscc, outcome=outcome_of(result.status),
+                               http_status=result.status, detail=f"item {index}"))
+        session.commit()
+        results.append(result)
+    stored = sum(r.status == 201 for r in results)
+    replayed = sum(r.status == 200 for r in results)
+    note_detail(request, f"batch of {len(results)}: {stored} stored, {replayed} replayed")
+    return LoanEventBatchOut(results=results, stored=stored, replayed=replayed,
+                             refused=len(results) - stored - replayed)
