@@ -107,6 +107,20 @@ class Account(Base):
     uscc: Mapped[str | None] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    """Portal login (enterprise and regulator only): argon2id of the peppered password; null: no portal login."""
+
+
+class PortalSession(Base):
+    """A portal login: the signed cookie names ``id`` (a SHA-256 of its token); logout sets ``ended_at``."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class ApiKey(Base):
