@@ -1,0 +1,120 @@
+"""授权管理 without HTTP: grant, list and revoke an enterprise's authorisations, with their receipts.
+
+The API router (``api.routers.authorisations``) and the portal both call these, so the rules (longest validity,
+known bank, one active grant per bank and purpose, idempotent revocation) live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import Account, Authorisation, Bank, utcnow
+from api.errors import Conflict, FieldError, NotFound, ValidationProblem
+from api.schemas import AuthorisationOut
+from config.settings import Settings
+
+
+def receipt(grant: Authorisation, bank: Bank) -> AuthorisationOut:
+    """The receipt of a grant (授权回执), with its current status."""
+    now = utcnow()
+    state: Literal["active", "expired", "revoked"] = (
+        "revoked" if grant.revoked_at is not None else ("active" if grant.expires_at > now else "expired")
+    )
+    return AuthorisationOut(
+        id=grant.id,
+        uscc=grant.uscc,
+        bank_code=bank.code,
+        bank_name=bank.name,
+        purpose=grant.purpose,
+        scopes=list(grant.scopes),
+        granted_at=grant.granted_at,
+        expires_at=grant.expires_at,
+        revoked_at=grant.revoked_at,
+        status=state,
+    )
+
+
+def grant_authorisation(
+    session: Session,
+    settings: Settings,
+    enterprise: Account,
+    *,
+    bank_code: str,
+    purpose: str,
+    scopes: Sequence[str],
+    days: int | None,
+) -> AuthorisationOut:
+    """Grant one bank access for one purpose and scopes and commit; 422 for an unknown bank or too many days,
+    409 while a grant for the same bank and purpose is still active."""
+    days = days if days is not None else settings.authorisation_days_default
+    if days > settings.authorisation_days_max:
+        raise ValidationProblem(
+            f"A grant lasts at most {settings.authorisation_days_max} days.",
+            [FieldError("days", "authorisation.days_max", f"at most {settings.authorisation_days_max} days")],
+        )
+    bank = session.scalars(select(Bank).where(Bank.code == bank_code)).first()
+    if bank is None:
+        raise ValidationProblem(
+            "No bank with this code is connected to the platform.",
+            [FieldError("bank_code", "bank_code.unknown", "no bank with this code")],
+        )
+    if enterprise.uscc is None:
+        raise ValueError("only an account linked to an enterprise grants authorisations")
+    now = utcnow()
+    existing = session.scalars(
+        select(Authorisation).where(
+            Authorisation.uscc == enterprise.uscc,
+            Authorisation.bank_id == bank.id,
+            Authorisation.purpose == purpose,
+            Authorisation.revoked_at.is_(None),
+            Authorisation.expires_at > now,
+        )
+    ).first()
+    if existing is not None:
+        raise Conflict(f"Authorisation {existing.id} for this bank and purpose is still active; revoke it first.")
+    grant = Authorisation(
+        uscc=enterprise.uscc,
+        bank_id=bank.id,
+        purpose=purpose,
+        scopes=sorted(set(scopes)),
+        granted_at=now,
+        expires_at=now + timedelta(days=days),
+        granted_by_account_id=enterprise.id,
+    )
+    session.add(grant)
+    session.commit()
+    return receipt(grant, bank)
+
+
+def list_authorisations(session: Session, uscc: str) -> list[AuthorisationOut]:
+    """Every grant the enterprise has made, newest first, active or not."""
+    rows = session.execute(
+        select(Authorisation, Bank)
+        .join(Bank, Bank.id == Authorisation.bank_id)
+        .where(Authorisation.uscc == uscc)
+        .order_by(Authorisation.granted_at.desc(), Authorisation.id.desc())
+    ).all()
+    return [receipt(grant, bank) for grant, bank in rows]
+
+
+def own_authorisation(session: Session, uscc: str, authorisation_id: int) -> Authorisation:
+    """A grant this enterprise made; 404 for unknown ids and other enterprises' grants alike."""
+    grant = session.get(Authorisation, authorisation_id)
+    if grant is None or grant.uscc != uscc:
+        raise NotFound("No authorisation with this id was made by this enterprise.")
+    return grant
+
+
+def revoke_authorisation(session: Session, grant: Authorisation) -> AuthorisationOut:
+    """Revoke the grant at once (idempotent) and commit; the bank is refused from its next request on."""
+    if grant.revoked_at is None:
+        grant.revoked_at = utcnow()
+        session.commit()
+    bank = session.get(Bank, grant.bank_id)
+    assert bank is not None  # foreign key
+    return receipt(grant, bank)
