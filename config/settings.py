@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     score_max: float = Field(900.0, description="Highest score reported.")
     authorisation_days_default: int = Field(365, ge=1, description="Default validity of a grant in days.")
     authorisation_days_max: int = Field(365, ge=1, description="Longest validity a grant may have in days.")
+    portal_session_minutes: int = Field(60, ge=1, description="How long a portal login lasts before signing in again.")
+    portal_login_failures: int = Field(
+        5, ge=1, description="Failed portal logins allowed per account and per client address within the window; "
+        "more are refused (429) until it passes."
+    )
+    portal_login_window_seconds: int = Field(900, ge=1, description="Window over which failed portal logins count.")
     decision_approve_worst_grade: Grade = Field(
         "C", description="Worst grade still approved by the model (docs/scoring.md, decision table)."
     )
