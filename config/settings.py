@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     policy_rules_path: Path | None = Field(
         None, description="Policy rules file (联合惩戒); default: the packaged scoring/rules/policy_v1.json."
     )
+    regulator_existing_enterprises: int | None = Field(
+        None, ge=1, description="Existing enterprises in the region (市场主体), the denominator of registered and "
+        "authorised coverage; unset: the register's operating (存续) enterprises."
+    )
+    regulator_total_banks: int | None = Field(
+        None, ge=1, description="Banks in the region, the denominator of banks connected; unset: every bank known "
+        "to the platform."
+    )
+    loan_report_deadline_days: int = Field(
+        30, ge=0, description="A loan event reported within this many days of its date counts as on time (回传)."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
