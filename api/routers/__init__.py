@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import authorisations, enterprise, health, loans, objections, scores
+from api.routers import authorisations, enterprise, health, loans, objections, regulator, scores
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -14,5 +14,6 @@ api_router.include_router(loans.router)
 api_router.include_router(loans.batch_router)
 api_router.include_router(enterprise.router)
 api_router.include_router(objections.router)
+api_router.include_router(regulator.router)
 
 __all__ = ["api_router"]
