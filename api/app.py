@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.audit import AuditMiddleware
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.portal import install_portal
 from api.routers import api_router
 from api.security import KeyVerifier
 from config.settings import Settings, get_settings
@@ -69,4 +70,5 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
     app.include_router(api_router)
+    install_portal(app)
     return app
