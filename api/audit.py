@@ -1,7 +1,8 @@
 """访问留痕: exactly one ``audit_events`` row per /v1 request, allowed, denied or errored.
 
 An ASGI middleware opens an :class:`AuditContext` per request; dependencies note the actor and USCC as they
-learn them; after the response the row is written in its own short transaction. Keys never reach it.
+learn them; after the response the row is written in its own short transaction, chained to the row before it
+(``api.audit_chain``). Keys never reach it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import audit_chain  # noqa: F401 - registers the listener that chains every new audit row
 from api.db.models import AuditEvent, utcnow
 
 logger = logging.getLogger(__name__)

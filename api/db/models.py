@@ -135,6 +135,9 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    """Refused from this moment on; null: valid until revoked (rotation: issue a new key, then revoke or expire
+    the old one)."""
 
 
 class Authorisation(Base):
@@ -161,6 +164,25 @@ class Authorisation(Base):
         return self.revoked_at is None and self.expires_at > at
 
 
+AUTHORISATION_CHANGES = ("granted", "changed", "revoked")
+
+
+class AuthorisationChange(Base):
+    """授权回执: one change of a grant (granted, changed, revoked), when, by whom, and its scopes and expiry after
+    it. Expiry needs no row: it happens at ``expires_at`` and is listed from there."""
+
+    __tablename__ = "authorisation_changes"
+    __table_args__ = (CheckConstraint(_in("kind", AUTHORISATION_CHANGES), name="ck_authorisation_changes_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    authorisation_id: Mapped[int] = mapped_column(ForeignKey("authorisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    scopes: Mapped[list[str]]
+    expires_at: Mapped[datetime]
+
+
 class EnterpriseProfile(Base):
     """企业画像: model-independent features of one enterprise as of one date."""
 
@@ -174,12 +196,17 @@ class EnterpriseProfile(Base):
 
 
 class AuditEvent(Base):
-    """One row per /v1 request, allowed, denied or errored; never holds a key or secret."""
+    """One row per /v1 request, allowed, denied or errored; never holds a key or secret.
+
+    Append-only and hash-chained (``api.audit_chain``): ``seq`` is the position in the chain, ``row_hash`` a
+    SHA-256 over the row's fields and ``prev_hash``, the previous row's ``row_hash``.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (
         CheckConstraint(_in("outcome", OUTCOMES), name="ck_audit_events_outcome"),
         Index("ix_audit_events_uscc_at", "uscc", "at"),
+        Index("ux_audit_events_seq", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -192,6 +219,21 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(10))
     http_status: Mapped[int] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row naming the newest audit row (its ``seq`` and ``row_hash``); appends lock it, so the chain is
+    extended by one writer at a time, and a verifier can tell when the newest rows were deleted."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_chain_head_single"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class ScoreResponse(Base):
