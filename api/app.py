@@ -11,6 +11,9 @@ from api.audit import AuditMiddleware
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.portal import install_portal
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.metrics import router as metrics_router
+from api.ratelimit import TokenBuckets
 from api.routers import api_router
 from api.security import KeyVerifier
 from config.settings import Settings, get_settings
@@ -67,8 +70,12 @@ def create_app(
     app.state.score_provider = score_provider
     app.state.precredit_policy = precredit_policy
     app.state.key_verifier = KeyVerifier(settings)
+    app.state.rate_limits = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.metrics = ApiMetrics(app.state)
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(api_router)
     install_portal(app)
+    app.include_router(metrics_router)
     return app

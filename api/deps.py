@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit import note_actor, note_uscc
 from api.db.models import PURPOSES, Account, Authorisation, Bank, Enterprise, utcnow
 from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
+from api.ratelimit import charge
 from api.schemas import LoanEventIn, ScoreRequest
 from api.security import InvalidKeyError, KeyVerifier
 from config.settings import Settings
@@ -84,10 +85,12 @@ def _require_role(account: Account, role: str) -> Account:
 
 
 def current_bank(request: Request, account: CurrentAccount) -> Account:
-    """A bank account (with its bank); 403 for any other role."""
+    """A bank account (with its bank); 403 for any other role. Each bank request takes a token from the
+    account's rate-limit bucket (429 once it is empty)."""
     _require_role(account, "bank")
     if account.bank_id is None:
         raise Forbidden("This bank account is not linked to a bank.")
+    charge(request, account.id)
     return account
 
 
@@ -132,17 +135,23 @@ def active_authorisation(session: Session, uscc: str, bank_id: int, purpose: str
     return next((g for g in grants if SCORE_SCOPE in (g.scopes or [])), None)
 
 
+def scoring_grant(session: Session, uscc: str, bank_id: int, purpose: str = "pre_credit") -> Enterprise:
+    """The enterprise, if it has authorised ``bank_id`` to score it for ``purpose``: 404 for an unknown USCC,
+    403 without an active grant covering scoring. The one check single and batch scores share."""
+    enterprise = known_enterprise(session, uscc)
+    if active_authorisation(session, enterprise.uscc, bank_id, purpose) is None:
+        words = "pre-credit scoring" if purpose == "pre_credit" else "post-loan monitoring"
+        raise NotAuthorised(
+            f"The enterprise has not authorised this bank for {words}, or the grant has expired or been revoked."
+        )
+    return enterprise
+
+
 def authorized_enterprise(request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession) -> Enterprise:
     """The enterprise named in the body, if it has authorised the calling bank for pre-credit scoring."""
     note_uscc(request, body.uscc)
-    enterprise = known_enterprise(session, body.uscc)
     assert bank.bank_id is not None  # guaranteed by current_bank
-    if active_authorisation(session, enterprise.uscc, bank.bank_id, "pre_credit") is None:
-        raise NotAuthorised(
-            "The enterprise has not authorised this bank for pre-credit scoring, or the grant has expired "
-            "or been revoked."
-        )
-    return enterprise
+    return scoring_grant(session, body.uscc, bank.bank_id)
 
 
 AuthorizedEnterprise = Annotated[Enterprise, Depends(authorized_enterprise)]

@@ -94,6 +94,15 @@ class ValidationProblem(ApiError):  # noqa: N818 - HTTP status names read best h
     status, slug, title = 422, "validation", "Invalid request"
 
 
+class RateLimited(ApiError):  # noqa: N818 - HTTP status names read best here
+    """The bank has used up its request allowance for now; ``Retry-After`` says when to come back."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 class ServiceUnavailable(ApiError):  # noqa: N818 - HTTP status names read best here
     """A needed part (database, model) is not available right now."""
 

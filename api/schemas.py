@@ -497,3 +497,55 @@ class ReviewOut(BaseModel):
     reason: str
     status: Literal["submitted"]
     submitted_at: datetime
+
+
+# -- batch scores ---------------------------------------------------------------------------------------------
+
+MAX_BATCH_SCORES = 100
+"""Enterprises in one batch score: a loan officer's morning list, small enough for one request's time."""
+
+
+def _distinct_usccs(usccs: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for uscc in usccs:
+        if uscc in seen:
+            raise PydanticCustomError("usccs.duplicate", "USCC {uscc} is listed twice", {"uscc": uscc})
+        seen.add(uscc)
+    return usccs
+
+
+class ScoreBatchRequest(BaseModel):
+    """A bank asks for the scores of several enterprises at once, for one purpose; each is checked on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"purpose": "post_loan", "usccs": ["91350100M000100Y43", "913501000000000279"]}]
+        },
+    )
+
+    purpose: Purpose = Field(
+        "pre_credit", description="The grant purpose each enterprise must have given this bank (with scope score)."
+    )
+    usccs: Annotated[list[Uscc], AfterValidator(_distinct_usccs)] = Field(
+        min_length=1, max_length=MAX_BATCH_SCORES, description=f"At most {MAX_BATCH_SCORES} distinct USCCs."
+    )
+
+
+class ScoreBatchResult(BaseModel):
+    """What became of one enterprise: ``status`` is what ``POST /v1/scores`` would have answered for it."""
+
+    index: int
+    uscc: str
+    status: int
+    score: ScoreOut | None = None
+    problem: ItemProblemOut | None = None
+
+
+class ScoreBatchOut(BaseModel):
+    """Per-enterprise results in the order sent, and how many were scored and refused."""
+
+    purpose: Purpose
+    results: list[ScoreBatchResult]
+    scored: int
+    refused: int

@@ -43,6 +43,7 @@ OBJECTION_SOURCES = tuple(SOURCES_BY_NAME)
 ACTION_TEXTS: dict[str, str] = {
     "score.create": "查询预授信评分 / requested a pre-credit score",
     "score.read": "调阅已出具的评分 / read back a score it was given",
+    "score.create_batch_item": "批量查询评分 / requested a score in a batch",
     "loan.report": "报送贷款信息 (回传) / reported a loan event",
     "loan.report_batch_item": "批量报送贷款信息 (回传) / reported a loan event in a batch",
     "loan.read": "调阅报送的贷款 / read back a reported loan",
@@ -54,6 +55,7 @@ ACTION_TEXTS: dict[str, str] = {
 ACTION_PURPOSES: dict[str, tuple[str, ...]] = {
     "score.create": ("pre_credit",),
     "score.read": ("pre_credit",),
+    "score.create_batch_item": ("pre_credit", "post_loan"),
     "loan.report": ("pre_credit", "post_loan"),
     "loan.report_batch_item": ("pre_credit", "post_loan"),
     "loan.read": ("pre_credit", "post_loan"),

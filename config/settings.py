@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     key_cache_seconds: int = Field(
         60, ge=0, description="How long a verified API key is remembered in memory (0 disables the cache)."
     )
+    rate_limit_per_second: float = Field(
+        20.0, ge=0, description="Requests a second each bank account may make on average (0: no limit)."
+    )
+    rate_limit_burst: int = Field(
+        200, ge=1, description="Requests a bank account may make at once before the per-second rate applies; a "
+        "score batch counts each enterprise."
+    )
     score_anchor_points: float = Field(600.0, description="Scorecard score at the anchor odds.")
     score_anchor_odds: float = Field(50.0, gt=0, description="Good:bad odds at the anchor score (50 means 1:50).")
     score_pdo: float = Field(40.0, gt=0, description="Points to double the odds.")

@@ -12,6 +12,7 @@ _TITLES = {
     404: "Unknown resource",
     409: "Conflicts with the current state",
     422: "Invalid input; `errors` names each field and rule",
+    429: "Rate limit reached; `Retry-After` says how many seconds to wait",
     503: "No model loaded or database unreachable",
 }
 

@@ -9,26 +9,36 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.audit import note_uscc
-from api.db.models import EnterpriseProfile, ScoreResponse, utcnow
-from api.deps import AuthorizedScoreRequest, CurrentBank, DbSession, Scorer
-from api.errors import NoProfile, NotFound
+from api.audit import note_detail, note_uscc, outcome_of
+from api.db.models import AuditEvent, Enterprise, EnterpriseProfile, ScoreResponse, utcnow
+from api.deps import AuthorizedScoreRequest, CurrentBank, DbSession, Scorer, scoring_grant
+from api.errors import PROBLEM_BASE, ApiError, NoProfile, NotFound
+from api.metrics import metrics_of
+from api.ratelimit import charge
 from api.routers.problems import problem_responses
 from api.schemas import (
+    MAX_BATCH_SCORES,
+    ItemFieldErrorOut,
+    ItemProblemOut,
     MissingDataOut,
     ModelOut,
     PolicyHitOut,
     PreCreditLimitOut,
     ReasonOut,
     ReasonsOut,
+    ScoreBatchOut,
+    ScoreBatchRequest,
+    ScoreBatchResult,
     ScoreOut,
 )
 from scoring.facts import PolicyFacts
 from scoring.precredit import PreCreditPolicy
-from scoring.types import PolicyHit, Reason
+from scoring.types import PolicyHit, Reason, ScoreProvider
 
 router = APIRouter(prefix="/v1/scores", tags=["bank"])
+BATCH_ITEM_ACTION = "score.create_batch_item"
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:
@@ -79,21 +89,12 @@ def score_out(row: ScoreResponse) -> ScoreOut:
     )
 
 
-@router.post(
-    "",
-    name="score.create",
-    summary="Score an enterprise that has authorised this bank",
-    responses=problem_responses(401, 403, 404, 422, 503),
-)
-def create_score(
-    ask: AuthorizedScoreRequest,
-    bank: CurrentBank,
-    session: DbSession,
-    scorer: Scorer,
-    policy: PreCredit,
-) -> ScoreOut:
-    """Assess the enterprise from its latest profile and policy facts, and keep the response as given."""
-    enterprise, body = ask.enterprise, ask.body
+def assess_and_keep(
+    session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int, enterprise: Enterprise,
+    requested_amount: float | None,
+) -> ScoreResponse:
+    """Assess an authorised enterprise from its latest profile and policy facts, and keep the response as given;
+    404 (no profile) when there is nothing to score. The one scoring path of single and batch requests."""
     profile = session.scalars(
         select(EnterpriseProfile)
         .where(EnterpriseProfile.uscc == enterprise.uscc)
@@ -103,13 +104,12 @@ def create_score(
     if profile is None:
         raise NoProfile("The enterprise has no profile to score yet.")
     facts = PolicyFacts.from_json(profile.policy_facts) if profile.policy_facts is not None else None
-    result = policy.assess(scorer, enterprise.uscc, profile.features, profile.as_of, facts, body.requested_amount)
-    assert bank.bank_id is not None  # guaranteed by CurrentBank
+    result = policy.assess(scorer, enterprise.uscc, profile.features, profile.as_of, facts, requested_amount)
     pd_ = result.probability_of_default
     row = ScoreResponse(
         id=uuid.uuid4(),
         uscc=enterprise.uscc,
-        bank_id=bank.bank_id,
+        bank_id=bank_id,
         requested_at=utcnow(),
         probability_of_default=None if pd_ is None else float(pd_),
         score=None if result.score is None else int(result.score),
@@ -121,7 +121,7 @@ def create_score(
         model_name=result.model_name,
         model_version=result.model_version,
         profile_as_of=result.profile_as_of,
-        requested_amount=body.requested_amount,
+        requested_amount=requested_amount,
         decision=result.decision,
         pre_credit_limit=asdict(result.pre_credit_limit) if result.pre_credit_limit is not None else None,
         policy_hits=[_hit_json(hit) for hit in result.policy_hits],
@@ -130,7 +130,85 @@ def create_score(
     )
     session.add(row)
     session.commit()
+    return row
+
+
+@router.post(
+    "",
+    name="score.create",
+    summary="Score an enterprise that has authorised this bank",
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
+)
+def create_score(
+    ask: AuthorizedScoreRequest,
+    bank: CurrentBank,
+    session: DbSession,
+    scorer: Scorer,
+    policy: PreCredit,
+    request: Request,
+) -> ScoreOut:
+    """Assess the enterprise from its latest profile and policy facts, and keep the response as given."""
+    assert bank.bank_id is not None  # guaranteed by CurrentBank
+    row = assess_and_keep(session, scorer, policy, bank.bank_id, ask.enterprise, ask.body.requested_amount)
+    metrics_of(request).record_score(row.grade, row.decision)
     return score_out(row)
+
+
+def charged_batch(request: Request, bank: CurrentBank, body: ScoreBatchRequest) -> ScoreBatchRequest:
+    """The batch, once the bank's rate limit has given one token per enterprise (the request took the first)."""
+    if len(body.usccs) > 1:
+        charge(request, bank.id, len(body.usccs) - 1)
+    return body
+
+
+ChargedBatch = Annotated[ScoreBatchRequest, Depends(charged_batch)]
+
+
+def _batch_item(
+    session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int, purpose: str, index: int,
+    uscc: str,
+) -> ScoreBatchResult:
+    """One enterprise as ``POST /v1/scores`` would treat it; a refusal is its result, not the batch's."""
+    try:
+        enterprise = scoring_grant(session, uscc, bank_id, purpose)
+        row = assess_and_keep(session, scorer, policy, bank_id, enterprise, None)
+    except ApiError as exc:
+        session.rollback()
+        problem = ItemProblemOut(type=PROBLEM_BASE + exc.slug, title=exc.title, detail=exc.detail,
+                                 errors=[ItemFieldErrorOut(field=e.field, rule=e.rule, message=e.message)
+                                         for e in exc.errors])
+        return ScoreBatchResult(index=index, uscc=uscc, status=exc.status, problem=problem)
+    return ScoreBatchResult(index=index, uscc=uscc, status=200, score=score_out(row))
+
+
+@router.post(
+    "/batch",
+    name="score.create_batch",
+    summary=f"Score up to {MAX_BATCH_SCORES} enterprises at once, each checked on its own",
+    responses=problem_responses(401, 403, 422, 429, 503),
+)
+def create_scores(
+    body: ChargedBatch, bank: CurrentBank, session: DbSession, scorer: Scorer, policy: PreCredit, request: Request
+) -> ScoreBatchOut:
+    """Each enterprise is authorised (its grant to this bank for ``purpose``, with scope score) and scored exactly
+    as ``POST /v1/scores`` would, with its own status and score or problem, and its own audit row naming it.
+    Counts as one request per enterprise against the rate limit."""
+    assert bank.bank_id is not None  # guaranteed by CurrentBank
+    request_id: str = request.state.request_id
+    metrics = metrics_of(request)
+    results = []
+    for index, uscc in enumerate(body.usccs):
+        result = _batch_item(session, scorer, policy, bank.bank_id, body.purpose, index, uscc)
+        if result.score is not None:
+            metrics.record_score(result.score.grade, result.score.decision)
+        session.add(AuditEvent(at=utcnow(), request_id=request_id, actor_account_id=bank.id, actor_role="bank",
+                               action=BATCH_ITEM_ACTION, uscc=uscc, outcome=outcome_of(result.status),
+                               http_status=result.status, detail=f"item {index}, purpose {body.purpose}"))
+        session.commit()
+        results.append(result)
+    scored = sum(r.status == 200 for r in results)
+    note_detail(request, f"batch of {len(results)} for {body.purpose}: {scored} scored")
+    return ScoreBatchOut(purpose=body.purpose, results=results, scored=scored, refused=len(results) - scored)
 
 
 def own_score(score_id: uuid.UUID, request: Request, bank: CurrentBank, session: DbSession) -> ScoreResponse:
@@ -149,7 +227,7 @@ OwnScore = Annotated[ScoreResponse, Depends(own_score)]
     "/{score_id}",
     name="score.read",
     summary="Read back a score given to this bank",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def read_score(score: OwnScore) -> ScoreOut:
     """The stored score, exactly as it was returned."""
