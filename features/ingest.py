@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections import Counter, deque
@@ -41,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from features.atomic import replace_folder
 from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, prefetched, read_chunks, read_manifest
 from features.ingest_checks import check_chunk, quarantine_schema
 from features.ingest_versions import SourceParts, apply_resolution, conflict_quarantine, resolve
@@ -317,16 +317,5 @@ def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` with ``staging`` by renames, restoring the previous output if the swap fails."""
-    if not out_dir.exists():
-        os.replace(staging, out_dir)
-        return
-    previous = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.previous-", dir=out_dir.parent))
-    previous.rmdir()
-    os.replace(out_dir, previous)
-    try:
-        os.replace(staging, out_dir)
-    except OSError:
-        os.replace(previous, out_dir)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
+    """Replace ``out_dir`` with ``staging`` in one step (crash-safe: ``features.atomic``, tests/reliability)."""
+    replace_folder(staging, out_dir)

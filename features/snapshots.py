@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from features.atomic import replace_folder
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import ProfileEngine, partition_of
 from features.profile_columns import ENTERPRISE
@@ -208,12 +209,9 @@ def _write_manifest(folder: Path, snapshot: Snapshot) -> None:
 
 
 def _swap(staging: Path, target: Path) -> None:
-    """Put ``staging`` where ``target`` is; an older ``target`` is moved aside first and then removed."""
-    retired = target.parent / f".retired-{target.name}-{uuid.uuid4().hex[:12]}"
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
+    """Put ``staging`` where ``target`` is in one step; an older ``target`` is then removed (crash-safe:
+    ``features.atomic``, tests/reliability)."""
+    replace_folder(staging, target)
 
 
 def read_manifest(folder: Path) -> Snapshot | None:
