@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from api.db import make_engine, migrate
+from api.portal.passwords import set_demo_passwords
 from api.repository import DemoAccounts, create_demo_accounts, refresh_profiles, upsert_enterprises
 from config.settings import Settings
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES, FEATURE_SPECS
@@ -269,6 +271,8 @@ class DemoPipeline:
             loaded = refresh_profiles(engine, serving, facts)
             picks = self.demo_enterprises(serving, registration)
             accounts = create_demo_accounts(engine, self.settings, picks)
+            with Session(engine) as session:  # portal logins for the demo's enterprises and regulator
+                set_demo_passwords(session, self.settings, [(a.account_id, a.label) for a in accounts.accounts])
         finally:
             engine.dispose()
         self.report(

@@ -6,6 +6,7 @@ Only enterprise and regulator accounts log in to the portal; banks use the API w
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -79,3 +80,16 @@ def demo_password(settings: Settings, label: str) -> str:
     if settings.env != "development":
         raise RuntimeError("demo passwords exist only when XINYI_ENV=development")
     return "demo-" + peppered_digest(settings, f"demo-portal-password:{label}")[:16]
+
+
+def set_demo_passwords(session: Session, settings: Settings, accounts: Sequence[tuple[int, str]]) -> int:
+    """Give each demo (account id, label) of an enterprise or regulator its derived demo password (development only,
+    committed); returns how many were set. The passwords are printed by ``xinyi demo``, never stored in clear."""
+    count = 0
+    for account_id, label in accounts:
+        account = session.get(Account, account_id)
+        if account is not None and account.role in PORTAL_ROLES:
+            set_password(session, account, settings, demo_password(settings, label))
+            count += 1
+    session.commit()
+    return count
