@@ -59,7 +59,7 @@ def beijing_today() -> date:
     return datetime.now(BUSINESS_TIMEZONE).date()
 
 
-def _end_of(day: date) -> datetime:
+def end_of_day(day: date) -> datetime:
     """The first instant after ``day`` ends in Beijing, in UTC."""
     return datetime.combine(day + timedelta(days=1), time(), BUSINESS_TIMEZONE).astimezone(UTC)
 
@@ -96,7 +96,7 @@ def coverage(session: Session, settings: Settings, *, as_of: date | None = None)
     unrevoked key. Existing enterprises and all banks come from the settings when set, otherwise from the
     register (operating enterprises loaded from the registration feed) and the banks table.
     """
-    moment = _end_of(as_of or beijing_today())
+    moment = end_of_day(as_of or beijing_today())
     registered = session.scalar(
         select(func.count(func.distinct(Account.uscc))).where(
             Account.role == "enterprise", Account.uscc.is_not(None), Account.disabled_at.is_(None),
@@ -382,9 +382,9 @@ def policy_declines(session: Session, *, since: date | None = None, until: date 
         ScoreResponse.policy_hits.is_not(None)
     )
     if since is not None:
-        stmt = stmt.where(ScoreResponse.requested_at >= _end_of(since - timedelta(days=1)))
+        stmt = stmt.where(ScoreResponse.requested_at >= end_of_day(since - timedelta(days=1)))
     if until is not None:
-        stmt = stmt.where(ScoreResponse.requested_at < _end_of(until))
+        stmt = stmt.where(ScoreResponse.requested_at < end_of_day(until))
     rows = []
     for uscc, decision, hits in session.execute(stmt):
         for hit in hits or []:

@@ -88,3 +88,41 @@ class PolicyDeclineRow(BaseModel):
     declines: int
     text_zh: str | None
     text_en: str | None
+
+
+class MonitoringTable(MetricTable[Row], Generic[Row]):
+    """A monitoring table of the loaded champion, with the baseline it is compared against."""
+
+    model_version: str
+    baseline_source: str = Field(description="Where the training score distribution comes from.")
+
+
+class DriftRow(BaseModel):
+    """Score drift of one month: PSI of its stored scores against the training baseline."""
+
+    month: str
+    scores: int
+    psi: float
+    band: Literal["stable", "watch", "act"] = Field(description="stable < 0.1 ≤ watch < 0.25 ≤ act.")
+
+
+class GradeRow(BaseModel):
+    """Realised default rate of one grade on matured loans; the ``all`` row carries the AUC."""
+
+    grade: str
+    scores: int
+    defaults: int
+    realised_default_rate: float
+    mean_pd: float
+    auc: float | None
+
+
+class AlertRow(BaseModel):
+    """告警: a monitored figure that crossed its band."""
+
+    kind: Literal["score_drift", "discrimination"]
+    subject: str = Field(description="The month (YYYY-MM) or the figure (auc).")
+    value: float
+    threshold: float
+    severity: Literal["watch", "act"]
+    message: str

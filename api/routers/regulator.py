@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from api.db.models import Account
 from api.deps import AppSettings, CurrentAccount, DbSession
-from api.errors import Forbidden
+from api.errors import Forbidden, ServiceUnavailable
+from api.model_monitoring import MonitoringReport, champion_baseline, monitoring_report
 from api.regulator_metrics import (
     Dimension,
     Period,
@@ -25,13 +26,19 @@ from api.regulator_metrics import (
 )
 from api.routers.problems import problem_responses
 from api.schemas_regulator import (
+    AlertRow,
     CoverageRow,
     CreditLendingRow,
     DataQualityRow,
+    DriftRow,
+    GradeRow,
     LoanReportQualityRow,
     MetricTable,
+    MonitoringTable,
     PolicyDeclineRow,
 )
+from models.monitoring import alerts_table
+from scoring.service import ScoreService
 
 router = APIRouter(prefix="/v1/regulator", tags=["regulator"])
 READER_ROLES = ("regulator", "analyst")
@@ -59,14 +66,19 @@ def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(key): value for key, value in record.items()} for record in records]
 
 
+def csv_response(frame: pd.DataFrame, *, name: str, as_of: date) -> Response:
+    """The table as a CSV download named after the table and date."""
+    body = frame.to_csv(index=False, lineterminator="\n")
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{as_of.isoformat()}.csv"'})
+
+
 def table_response(
     frame: pd.DataFrame, row: type[BaseModel], *, name: str, as_of: date, fmt: str
 ) -> MetricTable[Any] | Response:
     """The table as ``MetricTable`` JSON, or as a CSV download named after the table and date."""
     if fmt == "csv":
-        body = frame.to_csv(index=False, lineterminator="\n")
-        return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}-{as_of.isoformat()}.csv"'})
+        return csv_response(frame, name=name, as_of=as_of)
     rows = [row.model_validate(record) for record in json_rows(frame)]
     return MetricTable[row](as_of=as_of, rows=rows)  # type: ignore[valid-type]
 
@@ -127,3 +139,55 @@ def get_policy_declines(
     day = until or beijing_today()
     frame = policy_declines(session, since=since, until=day)
     return table_response(frame, PolicyDeclineRow, name="policy-declines", as_of=day, fmt=fmt)
+
+
+# --- model monitoring ---------------------------------------------------------------------------------------
+
+
+def champion_monitoring(request: Request, reader: MetricsReader, session: DbSession, settings: AppSettings,
+                        as_of: AsOf = None) -> MonitoringReport:
+    """The loaded champion's monitoring report; 503 when no model is loaded. The baseline is kept per version."""
+    provider = request.app.state.score_provider
+    if not isinstance(provider, ScoreService):
+        raise ServiceUnavailable("No scoring model is loaded, so there is nothing to monitor.")
+    cached = getattr(request.app.state, "monitoring_baseline", None)
+    if cached is None or cached[0] != provider.model_version:
+        cached = (provider.model_version, champion_baseline(provider.artifact, settings))
+        request.app.state.monitoring_baseline = cached
+    return monitoring_report(session, settings, provider.artifact, provider.model_version,
+                             as_of=as_of or beijing_today(), baseline=cached[1])
+
+
+ChampionMonitoring = Annotated[MonitoringReport, Depends(champion_monitoring)]
+MONITORING_RESPONSES = {**RESPONSES, **problem_responses(404, 503)}
+
+
+def monitoring_response(report: MonitoringReport, frame: pd.DataFrame, row: type[BaseModel], *, name: str,
+                        fmt: str) -> Any:
+    """A monitoring table as JSON (with the model version and baseline) or CSV."""
+    if fmt == "csv":
+        return csv_response(frame, name=f"{name}-v{report.model_version}", as_of=report.as_of)
+    rows = [row.model_validate(record) for record in json_rows(frame)]
+    return MonitoringTable[row](as_of=report.as_of, rows=rows, model_version=report.model_version,  # type: ignore[valid-type]
+                                baseline_source=report.baseline.source)
+
+
+@router.get("/monitoring/drift", name="regulator.monitoring_drift", response_model=MonitoringTable[DriftRow],
+            responses=MONITORING_RESPONSES, summary="Score drift: PSI by month against the training baseline")
+def get_drift(report: ChampionMonitoring, fmt: TableFormat = "json") -> Any:
+    """PSI of each month's stored scores of the champion against its training score distribution."""
+    return monitoring_response(report, report.drift, DriftRow, name="score-drift", fmt=fmt)
+
+
+@router.get("/monitoring/grades", name="regulator.monitoring_grades", response_model=MonitoringTable[GradeRow],
+            responses=MONITORING_RESPONSES, summary="Realised default rate by grade and AUC on matured loans")
+def get_grades(report: ChampionMonitoring, fmt: TableFormat = "json") -> Any:
+    """Scores followed by a loan whose horizon has ended, by grade, against the defaults banks reported."""
+    return monitoring_response(report, report.grades, GradeRow, name="grade-performance", fmt=fmt)
+
+
+@router.get("/monitoring/alerts", name="regulator.monitoring_alerts", response_model=MonitoringTable[AlertRow],
+            responses=MONITORING_RESPONSES, summary="告警: monitored figures that crossed their band")
+def get_alerts(report: ChampionMonitoring, fmt: TableFormat = "json") -> Any:
+    """One alert per month in the PSI watch or act band, and one when the AUC fell below the training AUC."""
+    return monitoring_response(report, alerts_table(report.alerts), AlertRow, name="monitoring-alerts", fmt=fmt)
