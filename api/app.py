@@ -30,7 +30,11 @@ OPENAPI_TAGS = [
         "description": "企业: grant, list and revoke authorisations (授权); its own profile, score and advice; who "
         "accessed its data; objections (异议) and requests for human review of automated decisions.",
     },
-    {"name": "operator", "description": "运营: work objections and requests for human review."},
+    {
+        "name": "operator",
+        "description": "运营: connect banks, open accounts, issue, rotate and revoke API keys, disable accounts; "
+        "work objections and requests for human review.",
+    },
     {"name": "ops", "description": "Operators: liveness and readiness."},
 ]
 

@@ -114,6 +114,43 @@ def score_batch(settings: Settings, args: argparse.Namespace) -> None:
                   f"scored now, {result.skipped_chunks} already done{kept}", soft_wrap=True)
 
 
+def audit_verify(settings: Settings) -> int:
+    """Verify the audit log's hash chain; 0 when intact, 1 naming the first broken link."""
+    from api.audit_chain import verify_chain
+    from api.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            result = verify_chain(session)
+    finally:
+        engine.dispose()
+    if result.first_break is None:
+        console.print(f"[green]audit chain intact[/green]: {result.rows_checked} rows, head at seq {result.head_seq}")
+        return 0
+    found = result.first_break
+    console.print(f"[red]audit chain broken[/red] at row {found.row_id} ({found.kind}): {found.message}",
+                  soft_wrap=True)
+    return 1
+
+
+def create_operator(settings: Settings, name: str) -> int:
+    """Create an operator account with its first key, printed once (bootstrap on an empty, migrated database)."""
+    from api.accounts import bootstrap_operator
+    from api.db import make_engine, make_sessionmaker, migrate
+
+    migrate(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            account, key = bootstrap_operator(session, settings, name)
+    finally:
+        engine.dispose()
+    console.print(f"operator account {account.id} ({account.display_name}) created; its key, shown this once:")
+    console.print(f"  {key}", soft_wrap=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xinyi`` command."""
     parser = argparse.ArgumentParser(prog="xinyi", description=__doc__)
@@ -124,6 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_cmd.add_argument("--no-serve", action="store_true", help="stop after building and printing")
     commands.add_parser("serve", help="serve the API with the registered champion model")
     commands.add_parser("migrate", help="upgrade the service database to the latest schema")
+    audit_cmd = commands.add_parser("audit", help="the hash-chained audit log").add_subparsers(
+        dest="audit_command", required=True)
+    audit_cmd.add_parser("verify", help="check every link of the audit chain; exit 1 naming the first broken one")
+    accounts_cmd = commands.add_parser("accounts", help="platform accounts").add_subparsers(
+        dest="accounts_command", required=True)
+    operator_cmd = accounts_cmd.add_parser("create-operator", help="create an operator and print its key once")
+    operator_cmd.add_argument("--name", required=True, help="the operator's display name")
     batch = commands.add_parser("score-batch", help="score a profiles Parquet file or snapshot folder to Parquet")
     batch.add_argument("source", help="profiles Parquet file, or a folder of them (a profile snapshot)")
     batch.add_argument("out", help="output folder: one Parquet part per chunk and _manifest.json (resumable)")
@@ -144,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings)
     elif args.command == "score-batch":
         score_batch(settings, args)
+    elif args.command == "audit":
+        return audit_verify(settings)
+    elif args.command == "accounts":
+        return create_operator(settings, args.name)
     else:
         from api.db import migrate
 

@@ -68,7 +68,7 @@ def current_account(
         raise NotAuthenticated("An API key is required: `Authorization: Bearer xk_...` or `X-API-Key`.")
     verifier: KeyVerifier = request.app.state.key_verifier
     try:
-        account = verifier.verify(session, presented)
+        account = verifier.verify(session, presented, request.client.host if request.client else None)
     except InvalidKeyError:
         raise NotAuthenticated("The API key is not valid.") from None
     note_actor(request, account.id, account.role)

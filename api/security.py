@@ -1,17 +1,20 @@
 """API keys ``xk_<key_id>_<secret>``: only argon2id(HMAC-SHA256(secret_key, secret)) is stored.
 
 A verified key is remembered in memory (key_id → digest) for ``key_cache_seconds`` so argon2 is not paid on
-every request; the key and account rows are still read each time, so revoking or disabling is immediate.
+every request; the key and account rows are still read each time, so revoking, expiring or disabling is
+immediate. Repeated failures lock the key id and the client address out for a while (``api.throttle``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,7 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import Account, ApiKey, utcnow
+from api.throttle import FailedKeyThrottle
 from config.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "xk"
 CACHE_MAX_KEYS = 10_000
@@ -80,8 +86,10 @@ def issue_key(
     settings: Settings,
     secret: str | None = None,
     key_id: str | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
-    """Store a new key for ``account`` (hash only) and return its plaintext, which is shown once."""
+    """Store a new key for ``account`` (hash only), valid until ``expires_at`` if given, and return its plaintext,
+    which is shown once."""
     key_id = key_id or secrets.token_hex(8)
     secret = secret or secrets.token_urlsafe(32)
     parse_key(f"{KEY_PREFIX}_{key_id}_{secret}")  # refuse shapes that could never be presented back
@@ -90,6 +98,7 @@ def issue_key(
         account_id=account.id,
         hash=_hasher.hash(peppered_digest(settings, secret)),
         created_at=utcnow(),
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
@@ -99,8 +108,9 @@ def issue_key(
 class KeyVerifier:
     """Checks presented keys against the database, remembering verified digests for a while."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, throttle: FailedKeyThrottle | None = None) -> None:
         self.settings = settings
+        self.throttle = throttle or FailedKeyThrottle.from_settings(settings)
         self._cache: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self.argon2_verifications = 0
@@ -130,18 +140,36 @@ class KeyVerifier:
         with self._lock:
             self._cache.pop(key_id, None)
 
-    def verify(self, session: Session, presented: str) -> Account:
-        """The account owning ``presented``; raise InvalidKeyError unless it is live and matches."""
-        parsed = parse_key(presented)
+    def verify(self, session: Session, presented: str, address: str | None = None) -> Account:
+        """The account owning ``presented``; raise InvalidKeyError unless it is live and matches, KeyLockedOut
+        (429) while its key id or the client ``address`` is locked out after repeated failures."""
+        try:
+            parsed = parse_key(presented)
+        except InvalidKeyError:
+            self.throttle.check(None, address)
+            self.throttle.record_failure(None, address)
+            raise
+        self.throttle.check(parsed.key_id, address)
+        try:
+            account = self._verify(session, parsed)
+        except InvalidKeyError:
+            if self.throttle.record_failure(parsed.key_id, address):
+                logger.warning("key id %s locked out after repeated failures (last from %s)", parsed.key_id, address)
+            raise
+        self.throttle.record_success(parsed.key_id)
+        return account
+
+    def _verify(self, session: Session, parsed: ParsedKey) -> Account:
         found = session.execute(
             select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id).where(ApiKey.key_id == parsed.key_id)
         ).first()
         if found is None:
             raise InvalidKeyError("unknown key")
         key, account = found
-        if key.revoked_at is not None or account.disabled_at is not None:
+        expired = key.expires_at is not None and key.expires_at <= utcnow()
+        if key.revoked_at is not None or expired or account.disabled_at is not None:
             self.forget(parsed.key_id)
-            raise InvalidKeyError("revoked key or disabled account")
+            raise InvalidKeyError("revoked or expired key, or disabled account")
         digest = peppered_digest(self.settings, parsed.secret)
         if self._cached(parsed.key_id, digest):
             return account

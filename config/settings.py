@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     key_cache_seconds: int = Field(
         60, ge=0, description="How long a verified API key is remembered in memory (0 disables the cache)."
     )
+    key_failure_limit: int = Field(
+        5, ge=1, description="Failed presentations of one key id within the window that lock it out."
+    )
+    key_failure_address_limit: int = Field(
+        20, ge=1, description="Failed key presentations from one client address within the window that lock it out."
+    )
+    key_failure_window_seconds: float = Field(
+        300.0, gt=0, description="Window in which failed key presentations are counted (seconds)."
+    )
+    key_lockout_seconds: float = Field(
+        900.0, gt=0, description="How long a locked-out key id or address gets 429, even with the right secret."
+    )
     rate_limit_per_second: float = Field(
         20.0, ge=0, description="Requests a second each bank account may make on average (0: no limit)."
     )

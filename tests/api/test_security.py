@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -172,3 +174,17 @@ def test_cache_stays_small(db: Session, settings: Settings, monkeypatch: pytest.
 
     assert len(verifier._cache) <= 3
     assert verifier.verify(db, keys[-1]) is not None
+
+
+def test_an_expired_key_is_refused_despite_the_cache(db: Session, settings: Settings) -> None:
+    account = add_account(db, "regulator")
+    key = issue_key(db, account, settings, expires_at=utcnow() + timedelta(minutes=5))
+    db.commit()
+    verifier = KeyVerifier(settings)
+    assert verifier.verify(db, key).id == account.id
+
+    db.scalars(select(ApiKey)).one().expires_at = utcnow() - timedelta(seconds=1)
+    db.commit()
+
+    with pytest.raises(InvalidKeyError):
+        verifier.verify(db, key)
