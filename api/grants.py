@@ -7,15 +7,15 @@ known bank, one active grant per bank and purpose, idempotent revocation) live i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from api.db.models import Account, Authorisation, Bank, utcnow
+from api.db.models import Account, Authorisation, AuthorisationChange, Bank, utcnow
 from api.errors import Conflict, FieldError, NotFound, ValidationProblem
-from api.schemas import AuthorisationOut
+from api.schemas import AuthorisationEventOut, AuthorisationOut
 from config.settings import Settings
 
 
@@ -36,7 +36,47 @@ def receipt(grant: Authorisation, bank: Bank) -> AuthorisationOut:
         expires_at=grant.expires_at,
         revoked_at=grant.revoked_at,
         status=state,
+        history=history(grant),
     )
+
+
+def _event(kind: str, terms: AuthorisationChange | Authorisation, at: datetime) -> AuthorisationEventOut:
+    return AuthorisationEventOut.model_validate(
+        {"event": kind, "at": at, "scopes": list(terms.scopes), "expires_at": terms.expires_at}
+    )
+
+
+def history(grant: Authorisation) -> list[AuthorisationEventOut]:
+    """The grant's receipts, oldest first: its stored changes, and its expiry once passed (derived, not stored)."""
+    session = object_session(grant)
+    changes = [] if session is None or grant.id is None else list(session.scalars(
+        select(AuthorisationChange).where(AuthorisationChange.authorisation_id == grant.id)
+        .order_by(AuthorisationChange.at, AuthorisationChange.id)
+    ))
+    events = [_event(c.kind, c, c.at) for c in changes]
+    if not any(c.kind == "granted" for c in changes):  # a grant stored without its receipt (loaded directly)
+        events.insert(0, _event("granted", grant, grant.granted_at))
+    if grant.expires_at <= utcnow() and (grant.revoked_at is None or grant.revoked_at > grant.expires_at):
+        events.append(_event("expired", grant, grant.expires_at))
+    return sorted(events, key=lambda e: e.at)
+
+
+def _record(
+    session: Session, grant: Authorisation, kind: str, account_id: int | None, at: datetime | None = None
+) -> None:
+    """Store the receipt of ``kind`` with the grant's terms as they now stand."""
+    session.add(AuthorisationChange(authorisation_id=grant.id, kind=kind, at=at or utcnow(), account_id=account_id,
+                                    scopes=list(grant.scopes), expires_at=grant.expires_at))
+
+
+def _days(settings: Settings, days: int | None) -> int:
+    days = days if days is not None else settings.authorisation_days_default
+    if days > settings.authorisation_days_max:
+        raise ValidationProblem(
+            f"A grant lasts at most {settings.authorisation_days_max} days.",
+            [FieldError("days", "authorisation.days_max", f"at most {settings.authorisation_days_max} days")],
+        )
+    return days
 
 
 def grant_authorisation(
@@ -51,12 +91,7 @@ def grant_authorisation(
 ) -> AuthorisationOut:
     """Grant one bank access for one purpose and scopes and commit; 422 for an unknown bank or too many days,
     409 while a grant for the same bank and purpose is still active."""
-    days = days if days is not None else settings.authorisation_days_default
-    if days > settings.authorisation_days_max:
-        raise ValidationProblem(
-            f"A grant lasts at most {settings.authorisation_days_max} days.",
-            [FieldError("days", "authorisation.days_max", f"at most {settings.authorisation_days_max} days")],
-        )
+    days = _days(settings, days)
     bank = session.scalars(select(Bank).where(Bank.code == bank_code)).first()
     if bank is None:
         raise ValidationProblem(
@@ -87,6 +122,8 @@ def grant_authorisation(
         granted_by_account_id=enterprise.id,
     )
     session.add(grant)
+    session.flush()
+    _record(session, grant, "granted", enterprise.id)
     session.commit()
     return receipt(grant, bank)
 
@@ -110,11 +147,46 @@ def own_authorisation(session: Session, uscc: str, authorisation_id: int) -> Aut
     return grant
 
 
-def revoke_authorisation(session: Session, grant: Authorisation) -> AuthorisationOut:
-    """Revoke the grant at once (idempotent) and commit; the bank is refused from its next request on."""
+def revoke_authorisation(session: Session, grant: Authorisation, by: Account | None = None) -> AuthorisationOut:
+    """Revoke the grant at once (idempotent) and commit, with its receipt; the bank is refused from its next
+    request on."""
     if grant.revoked_at is None:
         grant.revoked_at = utcnow()
+        _record(session, grant, "revoked", by.id if by is not None else None)
         session.commit()
+    bank = session.get(Bank, grant.bank_id)
+    assert bank is not None  # foreign key
+    return receipt(grant, bank)
+
+
+def change_authorisation(
+    session: Session,
+    settings: Settings,
+    grant: Authorisation,
+    by: Account,
+    *,
+    scopes: Sequence[str] | None,
+    days: int | None,
+) -> AuthorisationOut:
+    """Change an active grant's scopes and/or validity (``days`` from now, at most the maximum) and commit, with
+    its receipt; narrower scopes bind from the bank's next request. 409 for a revoked or expired grant, 422 when
+    nothing would change."""
+    if not grant.is_active(utcnow()):
+        raise Conflict("Only an active grant can be changed; grant the bank again instead.")
+    if scopes is None and days is None:
+        raise ValidationProblem("Name what changes: scopes, days or both.",
+                                [FieldError("body", "authorisation.change_empty", "give scopes, days or both")])
+    granted_receipt = session.scalars(select(AuthorisationChange.id).where(
+        AuthorisationChange.authorisation_id == grant.id, AuthorisationChange.kind == "granted")).first()
+    if granted_receipt is None:  # a grant stored without its receipt: keep the terms it was granted on
+        _record(session, grant, "granted", grant.granted_by_account_id, at=grant.granted_at)
+        session.flush()
+    if days is not None:
+        grant.expires_at = utcnow() + timedelta(days=_days(settings, days))
+    if scopes is not None:
+        grant.scopes = sorted(set(scopes))
+    _record(session, grant, "changed", by.id)
+    session.commit()
     bank = session.get(Bank, grant.bank_id)
     assert bank is not None  # foreign key
     return receipt(grant, bank)

@@ -146,6 +146,24 @@ class AuthorisationCreate(BaseModel):
     days: int | None = Field(None, ge=1, description="Validity in days; default and maximum set by the platform.")
 
 
+class AuthorisationChangeIn(BaseModel):
+    """An enterprise changes an active grant: its scopes, and/or its validity counted from now (``days``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[Scope] | None = Field(None, min_length=1)
+    days: int | None = Field(None, ge=1, description="New validity in days from now; at most the platform maximum.")
+
+
+class AuthorisationEventOut(BaseModel):
+    """One line of a grant's receipts: granted, changed, revoked or expired, when, and its scopes and expiry then."""
+
+    event: Literal["granted", "changed", "revoked", "expired"]
+    at: datetime
+    scopes: list[str]
+    expires_at: datetime
+
+
 class AuthorisationOut(BaseModel):
     """授权回执: the receipt of a grant, showing whether it is active, expired or revoked."""
 
@@ -159,6 +177,9 @@ class AuthorisationOut(BaseModel):
     expires_at: datetime
     revoked_at: datetime | None
     status: Literal["active", "expired", "revoked"]
+    history: list[AuthorisationEventOut] = Field(
+        default_factory=list, description="Every grant, change, revocation and expiry of this grant, oldest first."
+    )
 
 
 # -- loan reports (回传) ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""授权管理: an enterprise grants, lists and revokes banks' access; revocation takes effect at once."""
+"""授权管理: an enterprise grants, lists, changes and revokes banks' access; every step leaves a receipt, and a
+revocation or narrowing takes effect at once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from api.audit import note_detail
 from api.db.models import Authorisation
 from api.deps import AppSettings, CurrentEnterprise, DbSession
 from api.routers.problems import problem_responses
-from api.schemas import AuthorisationCreate, AuthorisationOut
+from api.schemas import AuthorisationChangeIn, AuthorisationCreate, AuthorisationOut
 
 router = APIRouter(prefix="/v1/enterprise/authorisations", tags=["enterprise"])
 
@@ -62,6 +63,24 @@ OwnAuthorisation = Annotated[Authorisation, Depends(own_authorisation)]
     summary="Revoke a grant at once",
     responses=problem_responses(401, 403, 404, 422),
 )
-def revoke_authorisation(grant: OwnAuthorisation, session: DbSession) -> AuthorisationOut:
-    """Revoke the grant (idempotent); the bank is refused from the next request on."""
-    return grants.revoke_authorisation(session, grant)
+def revoke_authorisation(
+    grant: OwnAuthorisation, enterprise: CurrentEnterprise, session: DbSession
+) -> AuthorisationOut:
+    """Revoke the grant (idempotent); the bank is refused from the next request on. The receipt's `history`
+    records the revocation."""
+    return grants.revoke_authorisation(session, grant, by=enterprise)
+
+
+@router.patch(
+    "/{authorisation_id}",
+    name="authorisation.change",
+    summary="Change an active grant's scopes or validity",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def change_authorisation(
+    body: AuthorisationChangeIn, grant: OwnAuthorisation, enterprise: CurrentEnterprise, session: DbSession,
+    settings: AppSettings,
+) -> AuthorisationOut:
+    """Narrow or widen the scopes, or set the validity to `days` from now (at most the platform maximum); the
+    bank sees the new terms from its next request, and the receipt's `history` records the change."""
+    return grants.change_authorisation(session, settings, grant, enterprise, scopes=body.scopes, days=body.days)

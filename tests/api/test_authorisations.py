@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.db.models import Authorisation
+from api.db.models import Authorisation, utcnow
 from config.settings import Settings
-from tests.api.factories import Scenario, add_account, add_enterprise, add_key, bearer
+from tests.api.factories import Scenario, add_account, add_authorisation, add_enterprise, add_key, bearer
 
 URL = "/v1/enterprise/authorisations"
 
@@ -123,3 +125,98 @@ def test_banks_cannot_manage_grants(client: TestClient, scenario: Scenario) -> N
     revoked = client.delete(f"{URL}/{scenario.grant.id}", headers=bearer(scenario.bank_a_key))
 
     assert (listed.status_code, revoked.status_code) == (403, 403)
+
+
+def events(receipt: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """A receipt's history as (event, scopes) pairs."""
+    return [(e["event"], e["scopes"]) for e in receipt["history"]]
+
+
+def test_grant_change_and_revoke_each_leave_a_receipt(client: TestClient, scenario: Scenario) -> None:
+    headers = bearer(scenario.enterprise_key)
+    granted = client.post(URL, json={"bank_code": scenario.bank_b.code, "scopes": ["score", "profile"]},
+                          headers=headers).json()
+    changed = client.patch(f"{URL}/{granted['id']}", json={"scopes": ["profile"]}, headers=headers)
+    revoked = client.delete(f"{URL}/{granted['id']}", headers=headers).json()
+
+    assert events(granted) == [("granted", ["profile", "score"])]
+    assert changed.status_code == 200
+    assert events(changed.json()) == [("granted", ["profile", "score"]), ("changed", ["profile"])]
+    assert events(revoked) == [("granted", ["profile", "score"]), ("changed", ["profile"]), ("revoked", ["profile"])]
+    listed = {g["id"]: g for g in client.get(URL, headers=headers).json()}
+    assert listed[granted["id"]]["history"] == revoked["history"]
+
+
+def test_narrowing_the_scopes_binds_the_next_request(client: TestClient, scenario: Scenario) -> None:
+    before = client.post("/v1/scores", json={"uscc": scenario.uscc}, headers=bearer(scenario.bank_a_key))
+    client.patch(f"{URL}/{scenario.grant.id}", json={"scopes": ["profile"]}, headers=bearer(scenario.enterprise_key))
+    after = client.post("/v1/scores", json={"uscc": scenario.uscc}, headers=bearer(scenario.bank_a_key))
+
+    assert (before.status_code, after.status_code) == (200, 403)
+
+
+def test_a_grant_stored_without_receipts_keeps_its_original_terms(
+    client: TestClient, scenario: Scenario
+) -> None:
+    changed = client.patch(f"{URL}/{scenario.grant.id}", json={"days": 10}, headers=bearer(scenario.enterprise_key))
+
+    history = changed.json()["history"]
+    assert [h["event"] for h in history] == ["granted", "changed"]
+    assert datetime.fromisoformat(history[0]["expires_at"]) == scenario.grant.expires_at
+    assert datetime.fromisoformat(history[0]["at"]) == scenario.grant.granted_at
+    new_expiry = datetime.fromisoformat(changed.json()["expires_at"])
+    assert new_expiry == datetime.fromisoformat(history[1]["expires_at"])
+    assert timedelta(days=10) - timedelta(minutes=1) < new_expiry - datetime.fromisoformat(history[1]["at"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ({}, "body", "authorisation.change_empty"),
+        ({"days": 366}, "days", "authorisation.days_max"),
+        ({"scopes": []}, "scopes", "too_short"),
+        ({"scopes": ["everything"]}, "scopes.0", "literal_error"),
+        ({"bank_id": 2}, "bank_id", "extra_forbidden"),
+    ],
+)
+def test_a_bad_change_is_422_and_changes_nothing(
+    client: TestClient, scenario: Scenario, db: Session, body: dict[str, Any], field: str, rule: str
+) -> None:
+    response = client.patch(f"{URL}/{scenario.grant.id}", json=body, headers=bearer(scenario.enterprise_key))
+
+    assert response.status_code == 422
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [(field, rule)]
+    db.expire_all()
+    stored = db.get(Authorisation, scenario.grant.id)
+    assert stored is not None
+    assert (stored.scopes, stored.expires_at) == (scenario.grant.scopes, scenario.grant.expires_at)
+
+
+def test_only_an_active_grant_can_be_changed(client: TestClient, scenario: Scenario, db: Session) -> None:
+    headers = bearer(scenario.enterprise_key)
+    expired = add_authorisation(db, scenario.uscc, scenario.bank_b, expires_at=utcnow() - timedelta(days=1))
+    client.delete(f"{URL}/{scenario.grant.id}", headers=headers)
+
+    assert client.patch(f"{URL}/{scenario.grant.id}", json={"days": 5}, headers=headers).status_code == 409
+    assert client.patch(f"{URL}/{expired.id}", json={"days": 5}, headers=headers).status_code == 409
+
+
+def test_an_expired_grant_lists_its_expiry(client: TestClient, scenario: Scenario, db: Session) -> None:
+    ended = utcnow() - timedelta(hours=1)  # granted a day ago (the factory), ended an hour ago
+    expired = add_authorisation(db, scenario.uscc, scenario.bank_b, expires_at=ended)
+
+    listed = {g["id"]: g for g in client.get(URL, headers=bearer(scenario.enterprise_key)).json()}
+
+    assert listed[expired.id]["status"] == "expired"
+    assert [(h["event"], datetime.fromisoformat(h["at"])) for h in listed[expired.id]["history"]][-1] == (
+        "expired", ended)
+    assert [h["event"] for h in listed[scenario.grant.id]["history"]] == ["granted"]
+
+
+def test_others_cannot_change_a_grant(client: TestClient, scenario: Scenario, db: Session, settings: Settings) -> None:
+    other_key = add_key(db, add_account(db, "enterprise", uscc=add_enterprise(db).uscc), settings)
+    url = f"{URL}/{scenario.grant.id}"
+
+    assert client.patch(url, json={"days": 5}, headers=bearer(other_key)).status_code == 404
+    assert client.patch(url, json={"days": 5}, headers=bearer(scenario.bank_a_key)).status_code == 403
+    assert client.patch(url, json={"days": 5}).status_code == 401
