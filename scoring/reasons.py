@@ -77,12 +77,12 @@ def top_reasons(
     if points.size != len(feature_names) or values.size != len(feature_names):
         raise ValueError("contributions, values and feature_names disagree in length")
     # plain Python floats from here: indexing NumPy scalars costs more than the formatting itself
-    order = np.argsort(points, kind="stable")
+    order = points.argsort(kind="stable")
     low, high = order[:top].tolist(), order[: -top - 1 : -1].tolist()
     scores, row = points.tolist(), values.tolist()
     return (
-        tuple(make_reason(feature_names[i], scores[i], row[i]) for i in low if scores[i] <= -min_points),
-        tuple(make_reason(feature_names[i], scores[i], row[i]) for i in high if scores[i] >= min_points),
+        tuple([make_reason(feature_names[i], scores[i], row[i]) for i in low if scores[i] <= -min_points]),
+        tuple([make_reason(feature_names[i], scores[i], row[i]) for i in high if scores[i] >= min_points]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -79,12 +80,12 @@ class Scorecard:
         """The plain record stored in a model artifact."""
         return ScorecardScale(self.anchor_points, self.anchor_odds, self.pdo, self.score_min, self.score_max)
 
-    @property
+    @cached_property  # read on every score; frozen fields, so computed once
     def factor(self) -> float:
         """Points per unit of log-odds: pdo / ln 2."""
         return self.pdo / math.log(2.0)
 
-    @property
+    @cached_property
     def offset(self) -> float:
         """Score at odds of default 1:1, so that odds 1:anchor_odds score anchor_points."""
         return self.anchor_points + self.factor * math.log(1.0 / self.anchor_odds)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from config.settings import Settings
 from models.artifact import PdModelArtifact
+from models.calibration import PlattCalibrator
 from models.train import feature_matrix
-from scoring.reasons import MAX_REASONS, reasons_from_contributions
+from scoring.reasons import MAX_REASONS, top_reasons
 from scoring.scale import Scorecard, grade_for, grades_for
+from scoring.single_row import SingleRowContributions
 from scoring.types import ScoreResult
 
 logger = logging.getLogger(__name__)
@@ -42,23 +42,11 @@ class ScoreService:
         self.max_reasons = max_reasons
         self.scorecard = Scorecard.from_scale(artifact.scale)
         self._booster = artifact.booster
-        self._predictor: Any = _reusable_predictor(self._booster, num_threads)
+        # made once per model, so that one profile costs little more than LightGBM's tree walk
+        self._contributions = SingleRowContributions(self._booster, num_threads)
+        self._log_odds_of_margin = _scalar_calibration(artifact)
         # score points per unit of raw-margin contribution: −factor · calibration slope
         self._points_per_margin = self.scorecard.points_from_log_odds(artifact.calibration_slope)
-
-    def _contributions(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """``pred_contrib`` for a few rows through a predictor made once, not once per call as
-        ``Booster.predict`` does (about 15 µs a call); falls back to ``Booster.predict`` if LightGBM's
-        internal predictor is not what this expects (``tests/scoring`` checks both agree)."""
-        if self._predictor is not None:
-            try:
-                return np.asarray(self._predictor.predict(
-                    data=x, start_iteration=0, num_iteration=-1, raw_score=False, pred_leaf=False,
-                    pred_contrib=True, data_has_header=False, validate_features=False,
-                ))
-            except TypeError:
-                self._predictor = None
-        return np.asarray(self._booster.predict(x, pred_contrib=True, num_threads=self.num_threads))
 
     @classmethod
     def from_registry(cls, settings: Settings) -> ScoreService:
@@ -82,22 +70,28 @@ class ScoreService:
         One list and one array (NumPy reads None as NaN in a float array): no per-feature NumPy writes and
         no one-row DataFrame, which would cost more than the model itself on the single-profile path.
         """
-        get = profile.get
-        return np.array([get(name) for name in self.feature_names], dtype=np.float64).reshape(1, -1)  # None → NaN
+        return self._values(profile).reshape(1, -1)
+
+    def _values(self, profile: Mapping[str, float | None]) -> npt.NDArray[np.float64]:
+        """:meth:`profile_row` as a flat array."""
+        return np.array(list(map(profile.get, self.feature_names)), dtype=np.float64)  # None → NaN
 
     def score(self, uscc: str, profile: Mapping[str, float | None], profile_as_of: date) -> ScoreResult:
         """PD, score, grade and reasons for one profile, from a single TreeSHAP call."""
-        return self.score_row(uscc, self.profile_row(profile), profile_as_of)
+        return self._score_values(uscc, self._values(profile), profile_as_of)
 
     def score_row(self, uscc: str, row: npt.NDArray[np.float64], profile_as_of: date) -> ScoreResult:
         """:meth:`score` for a profile already in model order (shape 1 × features or features)."""
-        x = row.reshape(1, -1)
-        contributions = np.asarray(self._contributions(x), dtype=np.float64)[0]
+        return self._score_values(uscc, np.ascontiguousarray(row, dtype=np.float64).ravel(), profile_as_of)
+
+    def _score_values(self, uscc: str, values: npt.NDArray[np.float64], profile_as_of: date) -> ScoreResult:
+        """The single-profile path: one ``pred_contrib`` walk gives the margin (their sum) and the reasons."""
+        contributions = self._contributions(values)
         margin = float(contributions.sum())
         # the chosen calibration (Platt or isotonic), as the batch path applies it; reasons keep the Platt line
-        log_odds = float(self.artifact.log_odds_from_margin(np.array([margin]))[0])
-        lowering, raising = reasons_from_contributions(
-            contributions, x[0], self.feature_names, self._points_per_margin, top=self.max_reasons
+        log_odds = self._log_odds_of_margin(margin)
+        lowering, raising = top_reasons(
+            self._points_per_margin * contributions[:-1], values, self.feature_names, top=self.max_reasons
         )
         score = self.scorecard.score_from_log_odds(log_odds)
         return ScoreResult(
@@ -143,11 +137,11 @@ class ScoreService:
         return out
 
 
-def _reusable_predictor(booster: lgb.Booster, num_threads: int) -> Any:
-    """LightGBM's internal predictor for ``booster``, or None where this LightGBM has no such thing."""
-    try:
-        from lightgbm.basic import _InnerPredictor
-
-        return _InnerPredictor.from_booster(booster=booster, pred_parameter={"num_threads": num_threads})
-    except (ImportError, AttributeError, TypeError):
-        return None
+def _scalar_calibration(artifact: PdModelArtifact) -> Callable[[float], float]:
+    """The artifact's calibration for one margin: the Platt line in plain floats (the same two IEEE operations
+    as the vectorised form, so the same double), isotonic through the calibrator itself."""
+    calibrator = artifact.calibrator
+    if isinstance(calibrator, PlattCalibrator):
+        intercept, slope = calibrator.intercept_, calibrator.slope_
+        return lambda margin: intercept + slope * margin
+    return lambda margin: float(calibrator.log_odds(np.array([margin]))[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -12,11 +13,13 @@ import pytest
 
 from config.settings import Settings
 from models.artifact import PdModelArtifact
+from models.calibration import IsotonicCalibrator
 from models.registry import log_and_register
-from models.train import TrainedModel
+from models.train import TrainedModel, feature_matrix
+from scoring.reasons import reasons_from_contributions
 from scoring.scale import GRADES, grade_for
 from scoring.service import ScoreService
-from scoring.types import ScoreProvider
+from scoring.types import ScoreProvider, ScoreResult
 from tests.utils.training_frames import make_training_frame
 
 AS_OF = date(2024, 6, 30)
@@ -120,8 +123,34 @@ def test_from_registry_loads_the_champion(trained: TrainedModel, artifact: PdMod
     pd.testing.assert_frame_equal(served.score_frame(profiles), local.score_frame(profiles))
 
 
-def test_reused_predictor_gives_lightgbms_own_contributions(service: ScoreService, artifact, profiles):
-    x = service.profile_row(as_profile(profiles.iloc[4], service.feature_names))
-    assert service._predictor is not None  # the fast path is the one under test
-    fast = service._contributions(x)
-    np.testing.assert_array_equal(fast, artifact.booster.predict(x, pred_contrib=True))
+def reference_score(service: ScoreService, uscc: str, profile: dict[str, float | None]) -> ScoreResult:
+    """The single-profile result the slow, plain way: a one-row ``Booster.predict``, the calibrator on an array,
+    the scale and :func:`reasons_from_contributions`."""
+    artifact = service.artifact
+    x = np.array([[np.nan if profile.get(n) is None else profile[n] for n in service.feature_names]])
+    contributions = artifact.booster.predict(x, pred_contrib=True)[0]
+    log_odds = float(artifact.calibrator.log_odds(np.array([contributions.sum()]))[0])
+    score = service.scorecard.score_from_log_odds(log_odds)
+    b = artifact.calibration_slope
+    lowering, raising = reasons_from_contributions(contributions, x[0], service.feature_names,
+                                                   -service.scorecard.factor * b)
+    return ScoreResult(uscc, 1.0 / (1.0 + math.exp(-log_odds)), score, grade_for(score), lowering, raising,
+                       service.model_name, service.model_version, AS_OF)
+
+
+@pytest.mark.parametrize("calibration", ["platt", "isotonic"])
+def test_single_profile_path_equals_the_plain_reference_exactly(artifact, profiles, calibration):
+    if calibration == "isotonic":
+        margin = artifact.booster.predict(feature_matrix(profiles, artifact.feature_names), raw_score=True)
+        knots = IsotonicCalibrator().fit(margin, profiles["default_12m"].to_numpy() | (margin > np.median(margin)))
+        artifact = replace(artifact, calibration=knots.to_dict())
+    service = ScoreService(artifact, "pre_credit_pd", "7")
+    assert service.artifact.calibration_method == calibration
+    for k, (_, row) in enumerate(profiles.iterrows()):
+        profile = as_profile(row, service.feature_names)
+        if k % 3 == 0:  # some features absent, some None
+            profile = {n: (None if i % 4 == 0 else v) for i, (n, v) in enumerate(profile.items()) if i % 5}
+        result = service.score(row["uscc"], profile, AS_OF)
+        expected = reference_score(service, row["uscc"], profile)
+        assert result == expected  # every float compared exactly: PD, points, values
+        assert service.score_row(row["uscc"], service.profile_row(profile), AS_OF) == expected
