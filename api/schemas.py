@@ -435,7 +435,8 @@ class AccessLogOut(BaseModel):
     total: int
     offset: int
     limit: int
-    next_offset: int | None
+    next_offset: int | None = Field(description="Deprecated: offset of the next page; use ``next_cursor``.")
+    next_cursor: str | None = Field(None, description="Cursor of the next page (``?cursor=``); null on the last.")
 
 
 class DecisionSummaryOut(BaseModel):

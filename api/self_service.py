@@ -142,15 +142,17 @@ class AccessPage:
     total: int
 
 
-def access_log(session: Session, uscc: str, *, offset: int, limit: int) -> AccessPage:
-    """Audit rows about ``uscc`` written by any other party, newest first, one page at a time."""
+def access_log(session: Session, uscc: str, *, offset: int, limit: int, before_id: int | None = None) -> AccessPage:
+    """Audit rows about ``uscc`` written by any other party, newest first, one page at a time (rows older than
+    audit row ``before_id`` only, when given: the keyset of the API's cursor)."""
     about = (AuditEvent.uscc == uscc, AuditEvent.actor_role != "enterprise")
     total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*about)) or 0)
+    older = (AuditEvent.id < before_id,) if before_id is not None else ()
     rows = session.execute(
         select(AuditEvent, Bank)
         .outerjoin(Account, Account.id == AuditEvent.actor_account_id)
         .outerjoin(Bank, Bank.id == Account.bank_id)
-        .where(*about)
+        .where(*about, *older)
         .order_by(AuditEvent.id.desc())
         .offset(offset)
         .limit(limit)
@@ -158,6 +160,7 @@ def access_log(session: Session, uscc: str, *, offset: int, limit: int) -> Acces
     grants = session.scalars(select(Authorisation).where(Authorisation.uscc == uscc)).all()
     items = [
         {
+            "id": event.id,
             "at": event.at,
             "request_id": event.request_id,
             "actor_role": event.actor_role,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from sqlalchemy import select
 
 from api import grants
 from api.audit import note_detail
-from api.db.models import Authorisation
+from api.db.models import Authorisation, Bank
 from api.deps import AppSettings, CurrentEnterprise, DbSession
+from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.problems import problem_responses
 from api.schemas import AuthorisationChangeIn, AuthorisationCreate, AuthorisationOut
 
@@ -36,12 +38,18 @@ def create_authorisation(
     "",
     name="authorisation.list",
     summary="List this enterprise's grants",
-    responses=problem_responses(401, 403),
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)},
 )
-def list_authorisations(enterprise: CurrentEnterprise, session: DbSession) -> list[AuthorisationOut]:
-    """Every grant this enterprise has made, newest first, active or not."""
-    assert enterprise.uscc is not None  # guaranteed by CurrentEnterprise
-    return grants.list_authorisations(session, enterprise.uscc)
+def list_authorisations(
+    enterprise: CurrentEnterprise, session: DbSession, page: CursorPagination, request: Request, response: Response
+) -> list[AuthorisationOut]:
+    """Every grant this enterprise has made, newest first, active or not, one page at a time."""
+    query = select(Authorisation, Bank).join(Bank, Bank.id == Authorisation.bank_id).where(
+        Authorisation.uscc == enterprise.uscc)
+    found = session.execute(keyset(query, page, [Authorisation.granted_at, Authorisation.id], descending=True)).all()
+    rows, next_cursor = page_rows(found, page, lambda row: [row[0].granted_at, row[0].id])
+    announce_next(request, response, next_cursor)
+    return [grants.receipt(grant, bank) for grant, bank in rows]
 
 
 def own_authorisation(

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import cast
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import select
 
 from api.audit import note_detail
-from api.db.models import Bank, ReviewRequest, ScoreResponse, utcnow
-from api.deps import Advisor, CurrentEnterprise, DbSession, Pagination, Scorer
+from api.db.models import AuditEvent, Bank, ReviewRequest, ScoreResponse, utcnow
+from api.deps import Advisor, CurrentEnterprise, DbSession, Scorer
 from api.errors import Conflict, FieldError, NoProfile, ValidationProblem
+from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.problems import problem_responses
 from api.routers.scores import PreCredit
 from api.schemas import (
@@ -118,17 +119,27 @@ def read_own_score(
     summary="Who accessed this enterprise's data: which bank, what, when, under which grant",
     responses=problem_responses(401, 403, 422),
 )
-def read_access_log(enterprise: CurrentEnterprise, session: DbSession, page: Pagination) -> AccessLogOut:
+def read_access_log(
+    enterprise: CurrentEnterprise,
+    session: DbSession,
+    page: CursorPagination,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, deprecated=True,
+                                 description="Rows to skip after the cursor; use `cursor` instead.")] = 0,
+) -> AccessLogOut:
     """访问记录 from the audit trail, newest first: every request about this enterprise by a bank, operator or
     regulator, allowed or refused, with the grant that was in force for an allowed bank request."""
-    found = access_log(session, _own_uscc(enterprise), offset=page.offset, limit=page.limit)
-    following = page.offset + len(found.items)
+    after = page.after_key([AuditEvent.id])
+    found = access_log(session, _own_uscc(enterprise), offset=offset, limit=page.limit + 1,
+                       before_id=after[0] if after else None)
+    items, next_cursor = page_rows(found.items, page, lambda item: [item["id"]])
+    following = offset + len(items)
     return AccessLogOut(
-        items=[AccessRecordOut.model_validate(item) for item in found.items],
+        items=[AccessRecordOut.model_validate(item) for item in items],
         total=found.total,
-        offset=page.offset,
+        offset=offset,
         limit=page.limit,
-        next_offset=following if following < found.total else None,
+        next_offset=following if after is None and following < found.total else None,
+        next_cursor=next_cursor,
     )
 
 
@@ -136,18 +147,18 @@ def read_access_log(enterprise: CurrentEnterprise, session: DbSession, page: Pag
     "/decisions",
     name="enterprise.decisions",
     summary="Automated decisions banks obtained about this enterprise",
-    responses=problem_responses(401, 403, 422),
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)},
 )
-def list_decisions(enterprise: CurrentEnterprise, session: DbSession, page: Pagination) -> list[DecisionSummaryOut]:
+def list_decisions(
+    enterprise: CurrentEnterprise, session: DbSession, page: CursorPagination, request: Request, response: Response
+) -> list[DecisionSummaryOut]:
     """Every score a bank was given about this enterprise, newest first: the ids a review request names."""
-    rows = session.execute(
-        select(ScoreResponse, Bank)
-        .join(Bank, Bank.id == ScoreResponse.bank_id)
-        .where(ScoreResponse.uscc == _own_uscc(enterprise))
-        .order_by(ScoreResponse.requested_at.desc())
-        .offset(page.offset)
-        .limit(page.limit)
-    ).all()
+    query = select(ScoreResponse, Bank).join(Bank, Bank.id == ScoreResponse.bank_id).where(
+        ScoreResponse.uscc == _own_uscc(enterprise))
+    found = session.execute(keyset(query, page, [ScoreResponse.requested_at, ScoreResponse.id],
+                                   descending=True)).all()
+    rows, next_cursor = page_rows(found, page, lambda row: [row[0].requested_at, row[0].id])
+    announce_next(request, response, next_cursor)
     return [
         DecisionSummaryOut(score_id=row.id, bank_code=bank.code, requested_at=row.requested_at, score=row.score,
                            grade=row.grade, decision=cast(Decision | None, row.decision))
@@ -190,11 +201,14 @@ def create_review(body: ReviewCreate, enterprise: CurrentEnterprise, session: Db
     "/reviews",
     name="review.list_own",
     summary="This enterprise's requests for human review",
-    responses=problem_responses(401, 403),
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)},
 )
-def list_own_reviews(enterprise: CurrentEnterprise, session: DbSession) -> list[ReviewOut]:
+def list_own_reviews(
+    enterprise: CurrentEnterprise, session: DbSession, page: CursorPagination, request: Request, response: Response
+) -> list[ReviewOut]:
     """Every review request this enterprise made, newest first."""
-    rows = session.scalars(
-        select(ReviewRequest).where(ReviewRequest.uscc == _own_uscc(enterprise)).order_by(ReviewRequest.id.desc())
-    )
+    query = select(ReviewRequest).where(ReviewRequest.uscc == _own_uscc(enterprise))
+    found = session.scalars(keyset(query, page, [ReviewRequest.id], descending=True)).all()
+    rows, next_cursor = page_rows(found, page, lambda review: [review.id])
+    announce_next(request, response, next_cursor)
     return [review_out(r) for r in rows]

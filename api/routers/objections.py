@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import select
 
 from api.audit import note_detail, note_uscc
 from api.db.models import Objection, ReviewRequest
-from api.deps import CurrentEnterprise, CurrentOperator, DbSession, Pagination
+from api.deps import CurrentEnterprise, CurrentOperator, DbSession
 from api.errors import NotFound
+from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.enterprise import review_out
 from api.routers.problems import problem_responses
 from api.schemas import ObjectionChangeOut, ObjectionCreate, ObjectionDecision, ObjectionOut, ObjectionStatus, ReviewOut
@@ -58,12 +59,17 @@ def create_objection(body: ObjectionCreate, enterprise: CurrentEnterprise, sessi
     name="objection.list_own",
     tags=["enterprise"],
     summary="This enterprise's objections and where each stands",
-    responses=problem_responses(401, 403),
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)},
 )
-def list_own_objections(enterprise: CurrentEnterprise, session: DbSession) -> list[ObjectionOut]:
+def list_own_objections(
+    enterprise: CurrentEnterprise, session: DbSession, page: CursorPagination, request: Request, response: Response
+) -> list[ObjectionOut]:
     """Every objection this enterprise filed, newest first, each with its history of receipts."""
-    rows = session.scalars(select(Objection).where(Objection.uscc == enterprise.uscc).order_by(Objection.id.desc()))
-    return objections_out(session, list(rows))
+    query = select(Objection).where(Objection.uscc == enterprise.uscc)
+    found = session.scalars(keyset(query, page, [Objection.id], descending=True)).all()
+    rows, next_cursor = page_rows(found, page, lambda objection: [objection.id])
+    announce_next(request, response, next_cursor)
+    return objections_out(session, rows)
 
 
 @router.get(
@@ -71,20 +77,23 @@ def list_own_objections(enterprise: CurrentEnterprise, session: DbSession) -> li
     name="objection.list",
     tags=["operator"],
     summary="Objections to work on",
-    responses=problem_responses(401, 403, 422),
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)},
 )
 def list_objections(
     operator: CurrentOperator,
     session: DbSession,
-    page: Pagination,
+    page: CursorPagination,
     request: Request,
+    response: Response,
     state: Annotated[ObjectionStatus | None, Query(alias="status", description="Only this status.")] = None,
 ) -> list[ObjectionOut]:
     """Objections of every enterprise, oldest first (the queue order), optionally of one status."""
-    query = select(Objection).order_by(Objection.id).offset(page.offset).limit(page.limit)
+    query = select(Objection)
     if state is not None:
         query = query.where(Objection.status == state)
-    found = list(session.scalars(query))
+    found, next_cursor = page_rows(session.scalars(keyset(query, page, [Objection.id], descending=False)).all(),
+                                   page, lambda objection: [objection.id])
+    announce_next(request, response, next_cursor)
     note_detail(request, "objections " + ",".join(str(o.id) for o in found))  # several enterprises: ids, not USCC
     return objections_out(session, found)
 
@@ -123,15 +132,15 @@ def decide_objection(
     name="review.list",
     tags=["operator"],
     summary="Requests for human review of automated decisions (PIPL Art. 24)",
-    responses=problem_responses(401, 403, 422),
+    responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)},
 )
 def list_reviews(
-    operator: CurrentOperator, session: DbSession, page: Pagination, request: Request
+    operator: CurrentOperator, session: DbSession, page: CursorPagination, request: Request, response: Response
 ) -> list[ReviewOut]:
     """Every enterprise's review requests, oldest first."""
-    rows = list(
-        session.scalars(select(ReviewRequest).order_by(ReviewRequest.id).offset(page.offset).limit(page.limit))
-    )
+    found = session.scalars(keyset(select(ReviewRequest), page, [ReviewRequest.id], descending=False)).all()
+    rows, next_cursor = page_rows(found, page, lambda review: [review.id])
+    announce_next(request, response, next_cursor)
     note_detail(request, "reviews " + ",".join(str(r.id) for r in rows))  # several enterprises: ids, not USCC
     return [review_out(r) for r in rows]
 
