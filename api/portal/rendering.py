@@ -27,7 +27,7 @@ ENTERPRISE_NAV = (("portal.score", "nav.score"), ("portal.authorisations", "nav.
                   ("portal.access_log", "nav.access_log"), ("portal.objections", "nav.objections"))
 REGULATOR_NAV = (("portal.regulator.coverage", "nav.coverage"), ("portal.regulator.lending", "nav.lending"),
                  ("portal.regulator.timeliness", "nav.timeliness"), ("portal.regulator.quality", "nav.quality"),
-                 ("portal.regulator.declines", "nav.declines"))
+                 ("portal.regulator.declines", "nav.declines"), ("portal.regulator.monitoring", "nav.monitoring"))
 
 
 def language_of(request: Request) -> Language:

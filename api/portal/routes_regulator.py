@@ -19,14 +19,18 @@ from sqlalchemy.orm import Session
 from api import regulator_metrics as metrics
 from api.deps import AppSettings, DbSession
 from api.errors import ApiError
-from api.portal.charts import bar_line_chart
+from api.model_monitoring import MonitoringReport
+from api.portal.charts import bar_line_chart, line_chart
 from api.portal.i18n import text
 from api.portal.rendering import language_of, render
-from api.portal.sessions import PortalRegulator
+from api.portal.sessions import PortalLogin, PortalRegulator
+from api.routers.regulator import champion_monitoring
 from config.settings import Settings
+from models.monitoring import alerts_table
 
 router = APIRouter(prefix="/regulator")
 Dimension = metrics.Dimension
+PSI_BANDS = (0.1, 0.25)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,52 @@ def lending_page(
                "group": chosen, "groups": groups, "dimensions": metrics.DIMENSIONS,
                "csv_url": request.url_for("portal.regulator.lending_csv").include_query_params(by=by)}
     return render(request, "regulator/lending.html", context, login=login)
+
+
+MONITORING_TABLES = ("drift", "grades", "alerts")
+
+
+def _monitoring(request: Request, login: PortalLogin, db: Session, settings: Settings) -> MonitoringReport:
+    """The loaded champion's monitoring report, as the regulator API computes it (baseline cached per version)."""
+    return champion_monitoring(request, login.account, db, settings)
+
+
+def _monitoring_frame(report: MonitoringReport, table: str) -> pd.DataFrame:
+    return {"drift": report.drift, "grades": report.grades, "alerts": alerts_table(report.alerts)}[table]
+
+
+@router.get("/monitoring", name="portal.regulator.monitoring")
+def monitoring_page(request: Request, login: PortalRegulator, db: DbSession, settings: AppSettings) -> Response:
+    """Score drift (PSI by month with the 0.1 / 0.25 bands), realised default rate by grade, and the alerts."""
+    lang = language_of(request)
+    try:
+        report = _monitoring(request, login, db, settings)
+    except ApiError as exc:
+        return render(request, "regulator/monitoring.html", {"unavailable": exc.detail}, login=login)
+    grades = report.grades[report.grades["grade"] != "all"]
+    charts = [
+        line_chart(report.drift["month"].tolist(), report.drift["psi"].tolist(),
+                   title=text("reg.monitoring.psi_chart", lang), name="PSI", bands=PSI_BANDS),
+        bar_line_chart(grades["grade"].tolist(), grades["realised_default_rate"].tolist(),
+                       grades["mean_pd"].tolist(), title=text("reg.monitoring.default_chart", lang),
+                       bar_name=text("reg.monitoring.realised", lang), line_name=text("reg.monitoring.mean_pd", lang),
+                       bars_percent=True),
+    ]
+    tables = [(name, list(frame.columns), _rows(frame),
+               request.url_for("portal.regulator.monitoring_csv", table=name))
+              for name in MONITORING_TABLES for frame in [_monitoring_frame(report, name)]]
+    context = {"unavailable": None, "report": report, "charts": charts, "tables": tables}
+    return render(request, "regulator/monitoring.html", context, login=login)
+
+
+@router.get("/monitoring/{table}.csv", name="portal.regulator.monitoring_csv")
+def monitoring_csv(request: Request, table: str, login: PortalRegulator, db: DbSession,
+                   settings: AppSettings) -> Response:
+    """One monitoring table (drift, grades or alerts) of the champion as CSV."""
+    if table not in MONITORING_TABLES:
+        return Response("unknown table", status_code=404, media_type="text/plain")
+    report = _monitoring(request, login, db, settings)
+    return _csv(_monitoring_frame(report, table), f"monitoring_{table}_v{report.model_version}.csv")
 
 
 def _csv(frame: pd.DataFrame, filename: str) -> Response:
