@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from api.audit import AuditMiddleware
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import install_error_handlers
-from api.portal import install_portal
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.metrics import router as metrics_router
+from api.portal import install_portal
 from api.ratelimit import TokenBuckets
 from api.routers import api_router
+from api.routers.problems import document_problems_as_problem_json
 from api.security import KeyVerifier
 from config.settings import Settings, get_settings
 from scoring.precredit import PreCreditPolicy
@@ -82,4 +83,5 @@ def create_app(
     app.include_router(api_router)
     install_portal(app)
     app.include_router(metrics_router)
+    document_problems_as_problem_json(app)
     return app

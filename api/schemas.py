@@ -37,7 +37,10 @@ def _default_scopes() -> list[Scope]:
 class ScoreRequest(BaseModel):
     """A bank asks for the pre-credit score of one enterprise."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"uscc": "91350100M000100Y43", "requested_amount": 500000}]},
+    )
 
     uscc: Uscc
     requested_amount: float | None = Field(
@@ -138,7 +141,11 @@ class ScoreOut(BaseModel):
 class AuthorisationCreate(BaseModel):
     """An enterprise authorises one bank for one purpose and some scopes, for some days."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [
+            {"bank_code": "DEMO_BANK_A", "purpose": "pre_credit", "scopes": ["score"], "days": 180}]},
+    )
 
     bank_code: str = Field(min_length=1, max_length=40, examples=["DEMO_BANK_A"])
     purpose: Purpose = "pre_credit"
@@ -149,7 +156,7 @@ class AuthorisationCreate(BaseModel):
 class AuthorisationChangeIn(BaseModel):
     """An enterprise changes an active grant: its scopes, and/or its validity counted from now (``days``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"scopes": ["score"], "days": 90}]})
 
     scopes: list[Scope] | None = Field(None, min_length=1)
     days: int | None = Field(None, ge=1, description="New validity in days from now; at most the platform maximum.")
@@ -286,7 +293,16 @@ class LoanEventBatch(BaseModel):
     """Many loan events at once; fields are checked for all before any is stored (422 names ``items.N…``),
     then each is authorised, ordered and stored on its own."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"items": [
+            {"bank_loan_id": "LN-2026-000123", "event": {"uscc": "91350100M000100Y43", "type": "application",
+                                                         "event_date": "2026-03-02", "amount": 600000,
+                                                         "term_months": 12}},
+            {"bank_loan_id": "LN-2026-000124", "event": {"uscc": "91350100M000100Y43", "type": "repayment",
+                                                         "event_date": "2026-03-05", "amount": 43000}},
+        ]}]},
+    )
 
     items: list[LoanEventBatchItem] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
@@ -458,7 +474,11 @@ ObjectionStatus = Literal["submitted", "in_review", "corrected", "rejected"]
 class ObjectionCreate(BaseModel):
     """An enterprise disputes one record: its source (``features.schemas`` name) and key, and why."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source": "admin_records", "record_key": "闽榕市监罚〔2025〕123号",
+                                         "reason": "该处罚已于2025年12月完成信用修复。"}]},
+    )
 
     source: str = Field(
         min_length=1, max_length=40, examples=["admin_records"],
@@ -472,7 +492,11 @@ class ObjectionCreate(BaseModel):
 class ObjectionDecision(BaseModel):
     """An operator moves an objection on: to in_review, then to corrected or rejected with a note."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "in_review"},
+                                        {"status": "corrected", "note": "已核实信用修复决定书，记录已更正。"}]},
+    )
 
     status: Literal["in_review", "corrected", "rejected"]
     note: str | None = Field(None, min_length=1, max_length=2000)
@@ -504,7 +528,11 @@ class ObjectionOut(BaseModel):
 class ReviewCreate(BaseModel):
     """A request for human review of an automated decision (PIPL Art. 24), naming the score it concerns."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"score_request_id": "6f1c2a7e-5b0d-4c49-9a55-2d1f0e8b7c31",
+                                         "reason": "拒绝决定未考虑我司已结清的欠税，请人工复核。"}]},
+    )
 
     score_request_id: uuid.UUID
     reason: str = Field(min_length=5, max_length=2000)

@@ -62,7 +62,7 @@ def event_out(event: LoanEvent, loan: Loan) -> LoanEventOut:
     summary="Report a loan event (回传) for an enterprise that authorised this bank",
     responses={
         200: {"description": "The same event was already stored; this is its receipt", "model": LoanEventOut},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422, 429),
     },
 )
 def report_loan_event(
@@ -111,7 +111,7 @@ OwnLoan = Annotated[Loan, Depends(own_loan)]
     "/{bank_loan_id}",
     name="loan.read",
     summary="Read back a reported loan with its events",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def read_loan(loan: OwnLoan, session: DbSession) -> LoanOut:
     """The loan and every event the bank reported, in date order, with the status they add up to."""
@@ -155,7 +155,7 @@ def _batch_item(
     "",
     name="loan.report_batch",
     summary="Report many loan events at once (回传, batch)",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 429),
 )
 def report_loan_events(
     body: LoanEventBatch, bank: CurrentBank, session: DbSession, request: Request
