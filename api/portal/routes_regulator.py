@@ -154,14 +154,16 @@ def monitoring_page(request: Request, login: PortalRegulator, db: DbSession, set
     except ApiError as exc:
         return render(request, "regulator/monitoring.html", {"unavailable": exc.detail}, login=login)
     grades = report.grades[report.grades["grade"] != "all"]
-    charts = [
-        line_chart(report.drift["month"].tolist(), report.drift["psi"].tolist(),
-                   title=text("reg.monitoring.psi_chart", lang), name="PSI", bands=PSI_BANDS),
-        bar_line_chart(grades["grade"].tolist(), grades["realised_default_rate"].tolist(),
-                       grades["mean_pd"].tolist(), title=text("reg.monitoring.default_chart", lang),
-                       bar_name=text("reg.monitoring.realised", lang), line_name=text("reg.monitoring.mean_pd", lang),
-                       bars_percent=True),
-    ]
+    charts = []
+    if len(report.drift):
+        charts.append(line_chart(report.drift["month"].tolist(), report.drift["psi"].tolist(),
+                                 title=text("reg.monitoring.psi_chart", lang), name="PSI", bands=PSI_BANDS))
+    if len(grades):
+        charts.append(bar_line_chart(
+            grades["grade"].tolist(), grades["realised_default_rate"].tolist(), grades["mean_pd"].tolist(),
+            title=text("reg.monitoring.default_chart", lang), bar_name=text("reg.monitoring.realised", lang),
+            line_name=text("reg.monitoring.mean_pd", lang), bars_percent=True,
+        ))
     tables = [(name, list(frame.columns), _rows(frame),
                request.url_for("portal.regulator.monitoring_csv", table=name))
               for name in MONITORING_TABLES for frame in [_monitoring_frame(report, name)]]

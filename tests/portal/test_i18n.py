@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.db.models import OBJECTION_STATUSES, OUTCOMES, PURPOSES
+from api.db.models import DECISIONS, OBJECTION_STATUSES, OUTCOMES, PURPOSES
 from api.portal import routes_enterprise
 from api.portal.i18n import COLUMNS, TEXTS, choose_language, column, text
 from api.portal.rendering import TEMPLATES_DIR
@@ -26,6 +26,7 @@ DYNAMIC_VALUES: dict[str, tuple[str, ...]] = {
     "access.outcome.": OUTCOMES,
     "obj.status.": OBJECTION_STATUSES,
     "reg.dim.": DIMENSIONS,
+    "score.decision.": DECISIONS,
     "reg.monitoring.table.": ("drift", "grades", "alerts"),
 }
 """The values each key prefix built in a template (``t('auth.status.' ~ g.status)``) can take."""
