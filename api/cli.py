@@ -7,6 +7,7 @@ derived from the development secret on every run, so they are shown without ever
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import shlex
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from api.pipeline import DemoOutcome, DemoPipeline, StageResult
+from api.portal.passwords import PORTAL_ROLES, demo_password
 from config.settings import Settings, get_settings
 
 console = Console(highlight=False)
@@ -50,6 +52,12 @@ def _print_ending(settings: Settings, outcome: DemoOutcome) -> None:
     console.print("Ask for a score as demo bank A (enterprise_1 has authorised it):")
     console.print(f"  {curl_command(settings, outcome)}", soft_wrap=True)
     console.print("Without authorisation (enterprise_2 has not authorised bank A) the same call answers 403.")
+    console.print(f"Portal:        http://{settings.host}:{settings.port}/portal (account number and password; "
+                  "development passwords derived from XINYI_SECRET_KEY):", soft_wrap=True)
+    for account in outcome.accounts.accounts:
+        if account.role in PORTAL_ROLES:
+            console.print(f"  {account.label:<13} {account.role:<10} account {account.account_id:<6} password "
+                          f"{demo_password(settings, account.label)}", soft_wrap=True)
 
 
 def serve(settings: Settings) -> None:
@@ -151,6 +159,42 @@ def create_operator(settings: Settings, name: str) -> int:
     return 0
 
 
+def read_password() -> str:
+    """A new password from a prompt (typed twice, not echoed) or, when stdin is not a terminal, its first line."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New portal password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def set_account_password(settings: Settings, account_id: int) -> int:
+    """Set the portal password of an enterprise or regulator account (argon2id of the peppered password)."""
+    from api.db import make_engine, make_sessionmaker, migrate
+    from api.db.models import Account
+    from api.portal.passwords import PasswordRefused, set_password
+
+    migrate(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                console.print(f"[red]no account {account_id}[/red]")
+                return 1
+            try:
+                set_password(session, account, settings, read_password())
+            except (PasswordRefused, ValueError) as exc:
+                console.print(f"[red]password not set[/red]: {exc}")
+                return 1
+            session.commit()
+    finally:
+        engine.dispose()
+    console.print(f"portal password of account {account_id} ({account.role}) set; it may log in at /portal")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xinyi`` command."""
     parser = argparse.ArgumentParser(prog="xinyi", description=__doc__)
@@ -161,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_cmd.add_argument("--no-serve", action="store_true", help="stop after building and printing")
     commands.add_parser("serve", help="serve the API with the registered champion model")
     commands.add_parser("migrate", help="upgrade the service database to the latest schema")
+    commands.add_parser("analyst", help="retrain on new loan outcomes; compare challenger and champion "
+                        "(`xinyi analyst -h`)", add_help=False)
     audit_cmd = commands.add_parser("audit", help="the hash-chained audit log").add_subparsers(
         dest="audit_command", required=True)
     audit_cmd.add_parser("verify", help="check every link of the audit chain; exit 1 naming the first broken one")
@@ -168,6 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="accounts_command", required=True)
     operator_cmd = accounts_cmd.add_parser("create-operator", help="create an operator and print its key once")
     operator_cmd.add_argument("--name", required=True, help="the operator's display name")
+    password_cmd = accounts_cmd.add_parser(
+        "set-password", help="set the portal password of an enterprise or regulator account (read from a prompt "
+        "or stdin, never an argument)")
+    password_cmd.add_argument("--account-id", type=int, required=True, help="the account's number")
     batch = commands.add_parser("score-batch", help="score a profiles Parquet file or snapshot folder to Parquet")
     batch.add_argument("source", help="profiles Parquet file, or a folder of them (a profile snapshot)")
     batch.add_argument("out", help="output folder: one Parquet part per chunk and _manifest.json (resumable)")
@@ -176,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     batch.add_argument("--artifact", help="a saved model folder instead of the registry's champion")
     batch.add_argument("--as-of", help="profile date (YYYY-MM-DD) when the input has no as_of column")
     batch.add_argument("--chunk-rows", type=int, default=100_000, help="rows per part (default 100000)")
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["analyst"]:  # its own parser (api.cli_analyst), so `xinyi analyst retrain -h` works
+        from api.cli_analyst import main as analyst_main
+
+        return analyst_main(given[1:], get_settings())
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -190,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         score_batch(settings, args)
     elif args.command == "audit":
         return audit_verify(settings)
+    elif args.command == "accounts" and args.accounts_command == "set-password":
+        return set_account_password(settings, args.account_id)
     elif args.command == "accounts":
         return create_operator(settings, args.name)
     else:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.db import make_engine
 from api.db.models import AuditEvent, Bank
 from api.pipeline import DemoPipeline, StageResult, application_dates
+from api.regulator_metrics import credit_lending
 from config.settings import Settings
 from scoring.service import ScoreService
 from tests.api.factories import add_authorisation
@@ -35,8 +39,13 @@ def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> No
     outcome = DemoPipeline(settings, report=seen.append).run()
 
     assert [s.name for s in seen] == ["generate region", "ingest", "profiles", "train and register",
-                                      "policy facts", "service database"]
+                                      "policy facts", "service database", "loan reports"]
     assert not any(s.reused for s in seen)
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as session:  # the demo banks lent over 30 months: the regulator sees 年增速
+        lending = credit_lending(session, period="year", as_of=date(2026, 10, 31)).set_index("period")
+    engine.dispose()
+    assert lending.loc["2026", "disbursed_amount"] > 0 and pd.notna(lending.loc["2026", "balance_yoy"])
     assert outcome.model_version == "1"
     assert outcome.metrics["auc_oot"] > 0.6
 
