@@ -79,6 +79,7 @@ class PdModelArtifact:
             "metrics": trained.metrics,
             "params": {k: v for k, v in trained.params.items() if k != "num_threads"},
             "best_iteration": trained.best_iteration,
+            "refit": trained.refit,
             "train_start": _iso(trained.train_start),
             "train_end": _iso(trained.train_end),
             "oot_start": _iso(trained.oot_start),

@@ -158,7 +158,7 @@ class CalibrationSelection:
         return {"method": self.method, "scores": self.scores}
 
 
-def _folds(groups: npt.NDArray[Any], folds: int, seed: int) -> npt.NDArray[np.int_]:
+def enterprise_folds(groups: npt.NDArray[Any], folds: int, seed: int) -> npt.NDArray[np.int_]:
     """Fold number of each row; every group (enterprise) lies wholly in one fold."""
     unique = np.unique(groups)
     order = np.random.default_rng(seed).permutation(unique.size)
@@ -184,7 +184,7 @@ def choose_calibration(
     m = np.asarray(margin, dtype=np.float64).ravel()
     target = _targets(y)
     group = np.arange(m.size) if groups is None else np.asarray(groups).ravel()
-    fold = _folds(group, folds, seed)
+    fold = enterprise_folds(group, folds, seed)
     scores: dict[str, dict[str, float]] = {}
     for method in METHODS:
         out_of_fold = np.empty(m.size, dtype=np.float64)

@@ -67,12 +67,17 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     run = train_and_validate(frame, _spec(args), seed=args.seed if args.seed is not None else settings.seed,
                              oot_months=args.oot_months or settings.model_oot_months,
                              calibration=args.calibration or settings.model_calibration,
-                             num_threads=args.threads, scale=scale, dask_scheduler=_dask_scheduler(args, settings))
+                             num_threads=args.threads, scale=scale, dask_scheduler=_dask_scheduler(args, settings),
+                             refit=not args.no_refit)
     summary = Table("measure", "out-of-time")
     for key, value in run.summary().items():
         summary.add_row(key, f"{value:.4f}")
     console.print(summary)
     console.print(f"calibration: {run.trained.calibration_method}; dropped columns: {run.dropped or 'none'}")
+    if run.trained.refit:
+        console.print(f"refitted on {run.trained.refit['development_rows']:,} development rows with "
+                      f"{run.trained.refit['refit_rounds']} rounds ({run.trained.refit['folds']} cross-fitted "
+                      f"folds stopped at {run.trained.refit['cv_best_iteration']})")
     if "dask_workers" in run.trained.params:
         console.print(f"trained on Dask: {run.trained.params['dask_workers']} workers, "
                       f"{run.trained.best_iteration} rounds")
@@ -145,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--calibration", choices=("auto", "platt", "isotonic"), help="default XINYI_MODEL_CALIBRATION")
     train.add_argument("--seed", type=int, help="default XINYI_SEED")
     train.add_argument("--threads", type=int, default=1, help="LightGBM threads (here; Dask workers use their own)")
+    train.add_argument("--no-refit", action="store_true",
+                       help="fit on train, stop and calibrate on validation (no cross-fitting, no refit)")
     train.add_argument("--dask-scheduler", help="train on this Dask cluster (default XINYI_DASK_SCHEDULER)")
     train.add_argument("--local", action="store_true", help="train on this machine even if XINYI_DASK_SCHEDULER is set")
     train.add_argument("--alias", choices=(CHALLENGER, CHAMPION, "none"), default=CHALLENGER)

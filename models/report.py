@@ -118,8 +118,15 @@ def _summary(inputs: ReportInputs) -> str:
     for baseline, samples in inputs.baselines.items():
         if "oot" in samples:
             rows.append([f"{baseline} (oot)", *[samples["oot"].get(n, float("nan")) for n in names]])
-    note = ("<p>Baselines are fitted on the same train rows; their probabilities are uncalibrated, so compare "
-            "them on AUC, Gini and KS. PSI: &lt; 0.1 stable, 0.1–0.25 watch, &gt; 0.25 act.</p>")
+    refitted = isinstance(inputs.record.get("refit"), dict)
+    rows_fitted = "train + validation" if refitted else "train"
+    note = (f"<p>Baselines are fitted on the same {rows_fitted} rows as the model; their probabilities are "
+            "uncalibrated, so compare them on AUC, Gini and KS. PSI: &lt; 0.1 stable, 0.1–0.25 watch, "
+            "&gt; 0.25 act.</p>")
+    if refitted:
+        note += ("<p>The model was refitted on every development row: <i>train</i> is those rows scored by the "
+                 "model that saw them, <i>validation</i> the same rows scored out of fold (cross-fitted by "
+                 "enterprise), the sample its number of trees and its calibration were chosen on.</p>")
     return _table(["sample", *names], rows) + note
 
 
@@ -234,8 +241,10 @@ def _segments(inputs: ReportInputs) -> str:
 def _calibration_choice(inputs: ReportInputs) -> str:
     rows = [[method, s.get("log_loss", float("nan")), s.get("ece", float("nan"))]
             for method, s in inputs.calibration_scores.items()]
+    sample = ("cross-fitted margins of the development rows" if isinstance(inputs.record.get("refit"), dict)
+              else "validation sample")
     return (f"<p>Chosen: <b>{html.escape(inputs.calibration_method)}</b> (lower out-of-fold log-loss on the "
-            "validation sample, 5 folds by enterprise; ties go to Platt, whose score points stay additive).</p>"
+            f"{sample}, 5 folds by enterprise; ties go to Platt, whose score points stay additive).</p>"
             + _table(["method", "log-loss (out of fold)", "ECE (out of fold)"], rows))
 
 

@@ -22,6 +22,7 @@ from models.calibration import (
     calibrator_from_dict,
     choose_calibration,
 )
+from models.crossfit import CrossFit, cross_fit
 from models.metrics import discrimination, probability_metrics, psi
 
 logger = logging.getLogger(__name__)
@@ -122,8 +123,10 @@ def split_out_of_time(
 class TrainedModel:
     """A fitted booster with its chosen calibration, metrics per sample, parameters and training window.
 
-    ``calibration_intercept``/``calibration_slope`` are always the Platt fit on validation (the linear
-    scale of reason points); ``calibration`` is the chosen calibrator's record, which ``predict_pd`` applies.
+    ``calibration_intercept``/``calibration_slope`` are always the Platt fit on the calibration sample (the
+    linear scale of reason points); ``calibration`` is the chosen calibrator's record, which ``predict_pd``
+    applies. A refitted model (``refit`` not empty) was calibrated on cross-fitted out-of-fold margins over
+    the development rows, and its ``metrics["validation"]`` are those out-of-fold figures.
     """
 
     booster: lgb.Booster
@@ -140,6 +143,7 @@ class TrainedModel:
     calibration: dict[str, Any] = field(default_factory=dict)
     calibration_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     columns: dict[str, str | None] = field(default_factory=dict)
+    refit: dict[str, Any] = field(default_factory=dict)  # CrossFit.record() when refitted on all development rows
 
     @property
     def calibration_method(self) -> CalibrationMethod:
@@ -229,8 +233,14 @@ def fit_pd_model(
     date_column: str | None = DATE_COLUMN,
     id_column: str | None = ID_COLUMN,
     dask_scheduler: Any = None,
+    refit: bool = True,
 ) -> TrainedModel:
-    """Fit LightGBM on ``split.train``, stop early and calibrate on validation, report on all three samples.
+    """Fit LightGBM on the development rows with the number of trees found by early stopping, calibrate, report.
+
+    With ``refit`` (the default, local only) the trees and the calibration come from cross-fitting by
+    enterprise over train + validation and the booster is refitted on all of them
+    (:func:`models.crossfit.cross_fit`). Without it, and on Dask, the booster is fitted on ``split.train``,
+    stopped early and calibrated on ``split.validation``.
 
     With ``dask_scheduler`` (an address such as ``XINYI_DASK_SCHEDULER``, or a ``distributed.Client``) the
     booster is trained on that Dask cluster through ``lightgbm.dask`` (:mod:`models.distributed`);
@@ -253,6 +263,17 @@ def fit_pd_model(
     samples = {"train": split.train, "validation": split.validation, "oot": split.oot}
     x = {key: feature_matrix(part, names) for key, part in samples.items()}
     y = {key: part[label].to_numpy(dtype=np.int64) for key, part in samples.items()}
+    if refit:
+        development = pd.concat([split.train, split.validation])
+        ids = np.arange(len(development)) if id_column is None else development[id_column].to_numpy()
+        crossed = cross_fit(
+            np.vstack([x["train"], x["validation"]]), np.concatenate([y["train"], y["validation"]]), ids, names,
+            merged, max_rounds=rounds, early_stopping_rounds=EARLY_STOPPING_ROUNDS, seed=seed,
+        )
+        return finish_fit(
+            crossed.model_string, split, names, merged, seed=seed, calibration=calibration, label=label,
+            date_column=date_column, id_column=id_column, x=x, crossed=crossed,
+        )
 
     train_set = lgb.Dataset(x["train"], label=y["train"], feature_name=list(names), free_raw_data=False)
     valid_set = lgb.Dataset(x["validation"], label=y["validation"], reference=train_set)
@@ -283,12 +304,16 @@ def finish_fit(
     date_column: str | None = DATE_COLUMN,
     id_column: str | None = ID_COLUMN,
     x: Mapping[str, npt.NDArray[np.float64]] | None = None,
+    crossed: CrossFit | None = None,
 ) -> TrainedModel:
-    """Calibrate a fitted booster on validation and measure it on all three samples.
+    """Calibrate a fitted booster and measure it on train, validation and out-of-time.
 
     ``model_string`` holds only the trees up to the best iteration, so the saved text, predictions and SHAP
     agree. The local path (:func:`fit_pd_model`) and the Dask path (:mod:`models.distributed`) both end here,
-    so both give the same kind of :class:`TrainedModel` and artifact.
+    so both give the same kind of :class:`TrainedModel` and artifact. Without ``crossed`` the calibration is
+    chosen and fitted on the booster's own validation margins. With it (a booster refitted on train +
+    validation) it is chosen and fitted on the cross-fitted out-of-fold margins of those rows: "train" is
+    then every development row, scored by the booster that saw it, and "validation" the same rows out of fold.
     """
     names = tuple(feature_names)
     booster = lgb.Booster(model_str=model_string)
@@ -298,7 +323,13 @@ def finish_fit(
         x = {key: feature_matrix(part, names) for key, part in samples.items()}
     y = {key: part[label].to_numpy(dtype=np.int64) for key, part in samples.items()}
     margins = {key: booster.predict(x[key], raw_score=True) for key in samples}
-    groups = None if id_column is None else split.validation[id_column].to_numpy()
+    calibration_rows = split.validation
+    if crossed is not None:
+        calibration_rows = pd.concat([split.train, split.validation])
+        y["train"] = y["validation"] = np.concatenate([y["train"], y["validation"]])
+        margins["train"] = np.concatenate([margins["train"], margins["validation"]])
+        margins["validation"] = crossed.out_of_fold_margin
+    groups = None if id_column is None else calibration_rows[id_column].to_numpy()
     selection = choose_calibration(margins["validation"], y["validation"], groups=groups, choice=calibration,
                                    seed=seed)
     metrics = {}
@@ -328,6 +359,7 @@ def finish_fit(
         calibration=selection.calibrator.to_dict(),
         calibration_scores=selection.scores,
         columns={"label": label, "date": date_column, "id": id_column},
+        refit={} if crossed is None else crossed.record(),
     )
 
 
@@ -347,6 +379,7 @@ def train_pd_model(
     date_column: str = DATE_COLUMN,
     id_column: str | None = ID_COLUMN,
     dask_scheduler: Any = None,
+    refit: bool = True,
 ) -> TrainedModel:
     """Split ``frame`` out of time and by enterprise, then :func:`fit_pd_model` (here, or on Dask).
 
@@ -364,5 +397,5 @@ def train_pd_model(
     return fit_pd_model(
         split, names, seed=seed, params=params, num_threads=num_threads, monotone=monotone,
         calibration=calibration, label=label, date_column=date_column, id_column=id_column,
-        dask_scheduler=dask_scheduler,
+        dask_scheduler=dask_scheduler, refit=refit,
     )

@@ -78,16 +78,29 @@ def _report(
     ))
 
 
+def baseline_samples(
+    trained: TrainedModel, split: DataSplit, label: str
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Feature matrices and labels the baselines are fitted ("train") and judged on, as the main model was.
+
+    A main model refitted on train + validation has its baselines fitted on those same development rows too
+    (and then reported on them and out of time only: they have no out-of-fold sample).
+    """
+    parts = {"train": split.train, "validation": split.validation, "oot": split.oot}
+    if trained.refit:
+        parts = {"train": pd.concat([split.train, split.validation]), "oot": split.oot}
+    x = {key: feature_matrix(part, trained.feature_names) for key, part in parts.items()}
+    y = {key: part[label].to_numpy(dtype=np.int64) for key, part in parts.items()}
+    return x, y
+
+
 def validate_fitted(
     trained: TrainedModel, split: DataSplit, prepared: PreparedTable, spec: TableSpec, *, seed: int,
     num_threads: int, scale: ScorecardScale, title: str,
 ) -> ValidationRun:
     """Baselines on the same split, the report and the artifact of an already fitted model."""
-    names, label = trained.feature_names, spec.label
-    x = {key: feature_matrix(part, names) for key, part in
-         (("train", split.train), ("validation", split.validation), ("oot", split.oot))}
-    y = {key: part[label].to_numpy(dtype=np.int64) for key, part in
-         (("train", split.train), ("validation", split.validation), ("oot", split.oot))}
+    names = trained.feature_names
+    x, y = baseline_samples(trained, split, spec.label)
     baselines = evaluate_baselines(x, y, names, seed=seed, num_threads=num_threads)
     columns = [c for c in (spec.id, spec.date, spec.label) if c is not None] + list(names)
     record: dict[str, Any] = {
@@ -99,6 +112,7 @@ def validate_fitted(
         "train_window": f"{trained.train_start}..{trained.train_end}",
         "oot_window": f"{trained.oot_start}..{trained.oot_end}",
         "best_iteration": trained.best_iteration,
+        "refit": trained.refit or "no: fitted on train, stopped and calibrated on validation",
         "params": {k: v for k, v in trained.params.items() if k not in ("monotone_constraints", "num_threads")},
     }
     extra = {
@@ -126,12 +140,14 @@ def train_and_validate(
     scale: ScorecardScale | None = None,
     title: str = "Validation report: pre-credit PD model (预授信模型)",
     dask_scheduler: Any = None,
+    refit: bool = True,
 ) -> ValidationRun:
     """Check, split out of time, fit the main model and both baselines, render the report; write nothing.
 
     ``dask_scheduler`` (an address, as ``XINYI_DASK_SCHEDULER``, or a ``distributed.Client``) trains the main
     model on that Dask cluster (:mod:`models.distributed`); the baselines, calibration, report and artifact
-    are made here as for a local model.
+    are made here as for a local model. ``refit`` (local only): cross-fit over train + validation and refit
+    on all of it (:mod:`models.crossfit`), the baselines then trained on the same rows.
 
     Raises :class:`models.generic.TrainingInputError` for a table that cannot be trained on.
     """
@@ -147,7 +163,7 @@ def train_and_validate(
     trained = fit_pd_model(
         split, prepared.feature_names, seed=seed, params=params, num_threads=num_threads,
         calibration=calibration, label=spec.label, date_column=spec.date, id_column=spec.id,
-        dask_scheduler=dask_scheduler,
+        dask_scheduler=dask_scheduler, refit=refit,
     )
     return validate_fitted(trained, split, prepared, spec, seed=seed, num_threads=num_threads,
                            scale=scale or ScorecardScale(), title=title)
@@ -195,9 +211,11 @@ def cross_validate_table(
     calibration: CalibrationChoice = "auto",
     params: Mapping[str, Any] | None = None,
     num_threads: int = 1,
+    refit: bool = True,
 ) -> CrossValidation:
     """Stratified k-fold on an undated table: each fold's training part is split (stratified) into train
-    and validation exactly as the dated path splits development rows; the held-out fold is the test."""
+    and validation exactly as the dated path splits development rows (and, with ``refit``, cross-fitted and
+    refitted on both, as the dated path does); the held-out fold is the test."""
     prepared = prepare_table(frame, replace(spec, date=None))
     data, label = prepared.frame.reset_index(drop=True), spec.label
     y_all = data[label].to_numpy()
@@ -211,12 +229,10 @@ def cross_validate_table(
         split = DataSplit(data.iloc[train_index], data.iloc[validation_index], data.iloc[held_out], None)
         check_split(split, label)
         trained = fit_pd_model(split, prepared.feature_names, seed=seed, params=params, num_threads=num_threads,
-                               calibration=calibration, label=label, date_column=None, id_column=None)
+                               calibration=calibration, label=label, date_column=None, id_column=None,
+                               refit=refit)
         scores["model"].append(trained.metrics["oot"]["auc"])
-        x = {k: feature_matrix(p, prepared.feature_names) for k, p in
-             (("train", split.train), ("validation", split.validation), ("oot", split.oot))}
-        y = {k: p[label].to_numpy(dtype=np.int64) for k, p in
-             (("train", split.train), ("validation", split.validation), ("oot", split.oot))}
+        x, y = baseline_samples(trained, split, label)
         baselines = evaluate_baselines(x, y, prepared.feature_names, seed=seed, num_threads=num_threads)
         scores[PLAIN_LIGHTGBM].append(baselines[PLAIN_LIGHTGBM]["oot"]["auc"])
         scores[WOE_SCORECARD].append(baselines[WOE_SCORECARD]["oot"]["auc"])

@@ -75,7 +75,7 @@ def panel():
 def local_and_dask(cluster, panel):
     from models.workflow import train_and_validate
 
-    local = train_and_validate(panel, seed=3)
+    local = train_and_validate(panel, seed=3, refit=False)  # the Dask path stops on validation, no refit
     on_dask = train_and_validate(panel, seed=3, dask_scheduler=cluster.scheduler_address)
     return local, on_dask
 

@@ -26,8 +26,9 @@ def run_and_frame():
 def test_baselines_are_trained_on_the_same_split_and_reported(run_and_frame):
     run, _ = run_and_frame
     assert set(run.baselines) == {WOE_SCORECARD, PLAIN_LIGHTGBM}
+    assert run.trained.refit  # the main model was refitted on train + validation ...
     for samples in run.baselines.values():
-        assert set(samples) == {"train", "validation", "oot"}
+        assert set(samples) == {"train", "oot"}  # ... and so were both baselines: no out-of-fold sample
         for sample, metrics in samples.items():
             assert metrics["rows"] == run.trained.metrics[sample]["rows"]  # same rows as the main model
         assert samples["oot"]["auc"] > 0.6  # the panel has signal; both baselines find it
