@@ -268,14 +268,17 @@ def _read_chunks(files: Sequence[Path], chunks: Sequence[Chunk], skip: Callable[
 
 
 def arrow_matrix(table: pa.Table, feature_names: Sequence[str]) -> npt.NDArray[np.float64]:
-    """The float64 matrix of ``feature_names`` from an Arrow table, nulls and absent columns as NaN."""
-    x = np.full((table.num_rows, len(feature_names)), np.nan, dtype=np.float64)
+    """The float64 matrix of ``feature_names`` from an Arrow table, nulls and absent columns as NaN.
+
+    Column-major: each feature is copied whole into one contiguous run rather than strided across every row.
+    """
+    x = np.full((len(feature_names), table.num_rows), np.nan, dtype=np.float64)  # one row per feature
     present = set(table.column_names)
     for i, name in enumerate(feature_names):
         if name in present:
             column = pc.cast(table.column(name), pa.float64())
-            x[:, i] = column.to_numpy(zero_copy_only=False)
-    return x
+            x[i] = column.to_numpy(zero_copy_only=False)
+    return x.T
 
 
 _REASON_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("points", pa.float64()), ("value", pa.float64()),

@@ -16,9 +16,10 @@ from models.artifact import PdModelArtifact
 from models.calibration import IsotonicCalibrator
 from models.registry import log_and_register
 from models.train import TrainedModel, feature_matrix
+from scoring import service as service_module
 from scoring.reasons import reasons_from_contributions
 from scoring.scale import GRADES, grade_for
-from scoring.service import ScoreService
+from scoring.service import ScoreService, profile_chunks
 from scoring.types import ScoreProvider, ScoreResult
 from tests.utils.training_frames import make_training_frame
 
@@ -83,6 +84,28 @@ def test_single_and_batch_paths_agree(service: ScoreService, profiles: pd.DataFr
         result = service.score(row["uscc"], as_profile(row, service.feature_names), AS_OF)
         assert result.probability_of_default == pytest.approx(batch.loc[i, "pd"], rel=1e-12)
         assert (result.score, result.grade) == (batch.loc[i, "score"], batch.loc[i, "grade"])
+
+
+def test_profile_chunks_hold_the_feature_matrix(service: ScoreService, profiles: pd.DataFrame):
+    names = (*service.feature_names[:5], "not_in_the_frame", *service.feature_names[5:])
+    frame = profiles.astype({names[0]: "Float64"})  # a nullable column: its pd.NA reads as NaN
+    frame.loc[frame.index[::4], names[0]] = pd.NA
+    expected = feature_matrix(frame, names)
+    chunks = [(start, x.flags.f_contiguous, x.copy()) for start, x in profile_chunks(frame, names, rows=7)]
+    assert [start for start, _, _ in chunks] == list(range(0, len(frame), 7))
+    assert all(column_major for _, column_major, _ in chunks)
+    np.testing.assert_array_equal(np.vstack([x for _, _, x in chunks]), expected)  # NaN where NaN
+    assert list(profile_chunks(frame.iloc[:0], names)) == []
+
+
+def test_score_frame_in_chunks_equals_score_matrix_exactly(service: ScoreService, profiles, monkeypatch):
+    monkeypatch.setattr(service_module, "FRAME_CHUNK_ROWS", 11)
+    probability, scores, grades = service.score_matrix(feature_matrix(profiles, service.feature_names))
+    batch = service.score_frame(profiles)
+    np.testing.assert_array_equal(batch["pd"].to_numpy(), probability)
+    np.testing.assert_array_equal(batch["score"].to_numpy(), scores)
+    assert batch["grade"].tolist() == grades.tolist()
+    assert batch.index.equals(profiles.index) and batch["uscc"].tolist() == profiles["uscc"].tolist()
 
 
 def test_none_and_absent_features_both_mean_missing(service: ScoreService, profiles: pd.DataFrame):
