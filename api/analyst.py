@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.loans import loan_defaults
 from config.settings import Settings
-from features.catalogue import FEATURE_NAMES
+from features.catalogue import FEATURE_NAMES, FEATURE_SPECS
 from features.outcomes import LABEL, label_applications, load_defaults
 from models.artifact import ScorecardScale
 from models.generic import TableSpec
@@ -44,6 +44,26 @@ def region_outcomes_path(settings: Settings) -> Path:
 def retraining_table_path(settings: Settings) -> Path:
     """Where ``xinyi analyst retrain`` writes the table it trained on (``compare`` reads it back)."""
     return settings.region_dir() / "profiles" / "retraining.parquet"
+
+
+def profile_overview(profiles: pd.DataFrame) -> pd.DataFrame:
+    """企业画像 at a glance: per catalogue feature its source, words, share missing (and what missing means),
+    median and 90th percentile over the given profiles."""
+    rows = []
+    for name in FEATURE_NAMES:
+        if name not in profiles.columns:
+            continue
+        spec, values = FEATURE_SPECS[name], pd.to_numeric(profiles[name], errors="coerce")
+        rows.append({"feature": name, "source": spec.source, "label_zh": spec.label_zh, "label_en": spec.label_en,
+                     "missing_share": float(values.isna().mean()), "missing_means": spec.missing_means,
+                     "median": values.median(), "p90": values.quantile(0.9)})
+    return pd.DataFrame(rows)
+
+
+def default_rate_by(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Applications and realised default rate by one column of a labelled table (a segment code, say)."""
+    return (table.groupby(column, dropna=False)[LABEL].agg(applications="size", default_rate="mean")
+            .reset_index().sort_values(column, ignore_index=True))
 
 
 def default_observed_until(today: date) -> pd.Timestamp:
