@@ -37,6 +37,8 @@ OPENAPI_TAGS = [
         "work objections and requests for human review.",
     },
     {"name": "ops", "description": "Operators: liveness and readiness."},
+    {"name": "regulator", "description": "监管: coverage, credit lending and 年增速, banks' loan reports, data "
+     "quality, policy declines and model monitoring, each table as JSON or CSV; regulator and analyst keys."},
 ]
 
 
