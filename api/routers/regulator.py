@@ -53,7 +53,9 @@ def metrics_reader(account: CurrentAccount) -> Account:
 
 MetricsReader = Annotated[Account, Depends(metrics_reader)]
 TableFormat = Annotated[Literal["json", "csv"], Query(alias="format", description="json (default) or csv.")]
-AsOf = Annotated[date | None, Query(description="The date the figures stand at (Beijing); default today.")]
+EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
+AsOf = Annotated[date | None, Query(ge=EARLIEST, le=LATEST,
+                                    description="The date the figures stand at (Beijing); default today.")]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The table (JSON or CSV)"},
     **problem_responses(401, 403, 422),
@@ -131,8 +133,10 @@ def get_data_quality(reader: MetricsReader, settings: AppSettings, fmt: TableFor
             responses=RESPONSES, summary="联合惩戒: scores each policy rule applied to, and declines")
 def get_policy_declines(
     reader: MetricsReader, session: DbSession,
-    since: Annotated[date | None, Query(description="First day of scores counted (Beijing).")] = None,
-    until: Annotated[date | None, Query(description="Last day of scores counted (Beijing); default today.")] = None,
+    since: Annotated[date | None, Query(ge=EARLIEST, le=LATEST, description="First day of scores counted (Beijing).")]
+    = None,
+    until: Annotated[date | None, Query(ge=EARLIEST, le=LATEST,
+                                        description="Last day of scores counted (Beijing); default today.")] = None,
     fmt: TableFormat = "json",
 ) -> Any:
     """Per rule: scores it applied to, distinct enterprises, and how many of those scores were declined."""

@@ -74,6 +74,10 @@ def test_bad_parameters_are_named(client: TestClient, regulator_key: str) -> Non
     assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
     assert {"by", "as_of"} <= fields
+    far = client.get("/v1/regulator/policy-declines", params={"since": "0001-01-01", "until": "9999-12-31"},
+                     headers=bearer(regulator_key))
+    assert far.status_code == 422
+    assert {error["field"] for error in far.json()["errors"]} == {"since", "until"}
 
 
 def test_data_quality_reads_the_region_report(
