@@ -82,10 +82,14 @@ class Settings(BaseSettings):
     authorisation_days_max: int = Field(365, ge=1, description="Longest validity a grant may have in days.")
     portal_session_minutes: int = Field(60, ge=1, description="How long a portal login lasts before signing in again.")
     portal_login_failures: int = Field(
-        5, ge=1, description="Failed portal logins allowed per account and per client address within the window; "
-        "more are refused (429) until it passes."
+        5, ge=1, description="Failed portal logins allowed per account within the window; more are refused (429) "
+        "until it passes."
     )
     portal_login_window_seconds: int = Field(900, ge=1, description="Window over which failed portal logins count.")
+    portal_login_address_failures: int = Field(
+        20, ge=1, description="Failed portal logins allowed from one client address within the window, whichever "
+        "accounts they name."
+    )
     decision_approve_worst_grade: Grade = Field(
         "C", description="Worst grade still approved by the model (docs/scoring.md, decision table)."
     )
