@@ -36,7 +36,8 @@ async def _csrf_refused(request: Request, exc: Exception) -> Response:
 def install_portal(app: FastAPI) -> None:
     """Mount the portal's pages and static files on ``app`` (whose settings and database it shares)."""
     settings = app.state.settings
-    app.state.login_throttle = LoginThrottle(settings.portal_login_failures, settings.portal_login_window_seconds)
+    limits = {"account": settings.portal_login_failures, "address": settings.portal_login_address_failures}
+    app.state.login_throttle = LoginThrottle(limits, settings.portal_login_window_seconds)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PortalForbidden, _forbidden)
     app.add_exception_handler(CsrfRefused, _csrf_refused)

@@ -86,7 +86,9 @@ def login(
         note_detail(request, "portal login form without its token")
         return _login_page(request, settings, message_key="login.expired", status_code=403)
     throttle: LoginThrottle = request.app.state.login_throttle
-    keys = (f"account:{account_id.strip()}", f"address:{request.client.host if request.client else 'unknown'}")
+    claimed = account_id.strip()
+    claimed = str(int(claimed)) if claimed.isdigit() and len(claimed) < 12 else claimed[:40]  # "007" is 7
+    keys = (f"account:{claimed}", f"address:{request.client.host if request.client else 'unknown'}")
     wait = throttle.retry_after(*keys)
     if wait:
         note_detail(request, "portal login throttled")

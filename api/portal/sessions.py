@@ -130,10 +130,11 @@ def tokens_match(offered: object, expected: str) -> bool:
 
 
 class LoginThrottle:
-    """Failed logins per account and per client address in a sliding window; kept in this process's memory."""
+    """Failed logins in a sliding window, counted per key (``account:7``, ``address:10.0.0.1``) against the limit
+    of its kind; kept in this process's memory."""
 
-    def __init__(self, failures: int, window_seconds: float) -> None:
-        self.failures = failures
+    def __init__(self, limits: dict[str, int], window_seconds: float) -> None:
+        self.limits = limits
         self.window_seconds = window_seconds
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -150,9 +151,10 @@ class LoginThrottle:
         wait = 0.0
         with self._lock:
             for key in keys:
+                limit = self.limits[key.split(":", 1)[0]]
                 stamps = self._recent(key, now)
-                if len(stamps) >= self.failures:
-                    wait = max(wait, stamps[-self.failures] + self.window_seconds - now)
+                if len(stamps) >= limit:
+                    wait = max(wait, stamps[-limit] + self.window_seconds - now)
         return int(wait) + 1 if wait > 0 else 0
 
     def failed(self, *keys: str) -> None:
@@ -161,6 +163,8 @@ class LoginThrottle:
         with self._lock:
             for key in keys:
                 self._recent(key, now).append(now)
+            if len(self._seen) > 100_000:  # keep memory bounded: forget keys with nothing recent
+                self._seen = {k: v for k, v in self._seen.items() if self._recent(k, now)}
 
     def succeeded(self, key: str) -> None:
         """Forget an account's failures once it logs in (its address keeps its count)."""

@@ -45,7 +45,7 @@ def csrf_of(page: Response) -> str:
     return found.group(1)
 
 
-def log_in(client: TestClient, account_id: int, password: str = PASSWORD) -> Response:
+def log_in(client: TestClient, account_id: int | str, password: str = PASSWORD) -> Response:
     """Fill in the login form as a browser would (fetch it for its token, then post it)."""
     form = client.get("/portal/login")
     return client.post("/portal/login", data={"account_id": str(account_id), "password": password,

@@ -70,6 +70,18 @@ def test_failed_logins_are_throttled_per_account(browser: TestClient, cast: Cast
     assert SESSION_COOKIE not in browser.cookies
 
 
+def test_leading_zeros_do_not_dodge_the_throttle(browser: TestClient, cast: Cast, settings: Settings) -> None:
+    for i in range(settings.portal_login_failures):
+        assert log_in(browser, f"{'0' * i}{cast.regulator.id}", "wrong password!!").status_code == 401
+    assert log_in(browser, cast.regulator.id).status_code == 429
+
+
+def test_failed_logins_are_throttled_per_address(browser: TestClient, cast: Cast, settings: Settings) -> None:
+    for i in range(settings.portal_login_address_failures):
+        assert log_in(browser, 900_000 + i, "wrong password!!").status_code == 401  # a new account each time
+    assert log_in(browser, cast.enterprise.id).status_code == 429
+
+
 def test_the_login_form_needs_its_token(browser: TestClient, cast: Cast) -> None:
     browser.get("/portal/login")
     response = browser.post("/portal/login", data={"account_id": str(cast.enterprise.id), "password": PASSWORD,
