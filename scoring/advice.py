@@ -115,6 +115,13 @@ def safe_value(spec: FeatureSpec) -> float | None:
     return 1.0 if spec.unit == "ratio" else None
 
 
+def at_or_past_safe(spec: FeatureSpec, value: float, safe: float) -> bool:
+    """At the safe value or beyond it on its safe side (a 400 % paid share is past 100 %): nothing to advise."""
+    if spec.higher_is_riskier is None:
+        return value == safe
+    return value <= safe if spec.higher_is_riskier else value >= safe
+
+
 def candidate_values(spec: FeatureSpec, current: float, safe: float) -> list[float]:
     """Values from nearest to farthest between ``current`` (excluded) and ``safe`` (included)."""
     if spec.unit in ("ln(yuan)", "ln(kWh)", "ln(m³)"):
@@ -268,7 +275,7 @@ class AdviceSearch:
         moves = []
         for i, spec, safe in self._movable:
             start, now = float(original[i]), float(current[i])
-            if math.isnan(now) or now == safe or (safe - now) * (safe - start) < 0:
+            if math.isnan(now) or at_or_past_safe(spec, now, safe) or (safe - now) * (safe - start) < 0:
                 continue
             for value in candidate_values(spec, now, safe):
                 moves.append((i, value, _size(spec, start, value, safe)))

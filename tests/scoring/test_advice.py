@@ -10,7 +10,17 @@ import pytest
 
 from features.catalogue import FEATURE_SPECS
 from models.artifact import PdModelArtifact, ScorecardScale
-from scoring.advice import ACTIONS, CLEARED_WITH, PARTS, AdviceSearch, AdviceStep, advise, describe, safe_value
+from scoring.advice import (
+    ACTIONS,
+    CLEARED_WITH,
+    PARTS,
+    AdviceSearch,
+    AdviceStep,
+    advise,
+    at_or_past_safe,
+    describe,
+    safe_value,
+)
 from scoring.scale import GRADES, grade_for
 from scoring.service import ScoreService
 from tests.utils.training_frames import make_training_frame
@@ -88,6 +98,17 @@ def test_only_actionable_features_move(search: AdviceSearch, advised):
         changed = {name for name in profile if not _same(profile[name], after[name])}
         assert changed <= {name for name in changed if FEATURE_SPECS[name].actionable} | allowed
         assert not changed & set(NEVER_ADVISED)
+
+
+def test_a_feature_already_past_its_safe_value_is_not_advised(search: AdviceSearch, profiles):
+    overpaid = [{**p, "si_paid_ratio_12m": 4.0, "hf_paid_ratio_12m": 2.0, "months_since_last_filing": 0.0}
+                for p in profiles[:12]]
+    for profile in overpaid:
+        moved = {step.feature for step in search.advise(profile).steps}
+        assert not moved & {"si_paid_ratio_12m", "hf_paid_ratio_12m", "months_since_last_filing"}
+    spec = FEATURE_SPECS["si_paid_ratio_12m"]
+    assert at_or_past_safe(spec, 4.0, 1.0) and at_or_past_safe(spec, 1.0, 1.0)
+    assert not at_or_past_safe(spec, 0.5, 1.0)
 
 
 def test_steps_move_toward_safety_and_each_is_needed(search: AdviceSearch, advised):
