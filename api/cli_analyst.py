@@ -41,7 +41,7 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
     profiles_path = Path(args.profiles) if args.profiles else region_profiles_path(settings)
     if not profiles_path.exists():
         raise TrainingInputError(f"no profiles at {profiles_path}; run `xinyi demo` or pass --profiles")
-    outcomes = Path(args.outcomes) if args.outcomes else region_outcomes_path(settings)
+    outcomes: Path | None = Path(args.outcomes) if args.outcomes else region_outcomes_path(settings)
     if args.no_outcomes_file:
         outcomes = None
     engine = make_engine(settings.resolved_database_url)
