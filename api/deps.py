@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +23,10 @@ from scoring.service import ScoreService
 from scoring.types import ScoreProvider
 
 SCORE_SCOPE = "score"
+MAX_ROW_ID = 2**31 - 1
+"""Largest id an integer key column holds on every supported database (PostgreSQL ``integer``)."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The row's id.")]
+"""An integer id in a path: out of range is 422 naming it, never a database overflow."""
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer xk_<key_id>_<secret>`")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: xk_...`")

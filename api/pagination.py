@@ -69,7 +69,8 @@ class CursorPage:
                     out.append(datetime.fromisoformat(value))
                 elif kind is uuid.UUID and isinstance(value, str):
                     out.append(uuid.UUID(value))
-                elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+                elif kind is int and isinstance(value, int) and not isinstance(value, bool) and (
+                        -(2**31) <= value < 2**31):  # what an integer column holds on every database
                     out.append(value)
                 else:
                     raise _invalid("the cursor does not fit this list")

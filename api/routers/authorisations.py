@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api import grants
 from api.audit import note_detail
 from api.db.models import Authorisation, Bank
-from api.deps import AppSettings, CurrentEnterprise, DbSession
+from api.deps import AppSettings, CurrentEnterprise, DbSession, RowId
 from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.problems import problem_responses
 from api.schemas import AuthorisationChangeIn, AuthorisationCreate, AuthorisationOut
@@ -53,7 +53,7 @@ def list_authorisations(
 
 
 def own_authorisation(
-    authorisation_id: int, request: Request, enterprise: CurrentEnterprise, session: DbSession
+    authorisation_id: RowId, request: Request, enterprise: CurrentEnterprise, session: DbSession
 ) -> Authorisation:
     """A grant this enterprise made; 404 for unknown ids and other enterprises' grants alike."""
     assert enterprise.uscc is not None  # guaranteed by CurrentEnterprise

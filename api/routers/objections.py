@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.audit import note_detail, note_uscc
 from api.db.models import Objection, ReviewRequest
-from api.deps import CurrentEnterprise, CurrentOperator, DbSession
+from api.deps import CurrentEnterprise, CurrentOperator, DbSession, RowId
 from api.errors import NotFound
 from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.enterprise import review_out
@@ -98,7 +98,7 @@ def list_objections(
     return objections_out(session, found)
 
 
-def any_objection(objection_id: int, request: Request, operator: CurrentOperator, session: DbSession) -> Objection:
+def any_objection(objection_id: RowId, request: Request, operator: CurrentOperator, session: DbSession) -> Objection:
     """The objection an operator names; 404 if there is none. Notes its enterprise for the audit row."""
     objection = session.get(Objection, objection_id)
     if objection is None:

@@ -10,12 +10,14 @@ from pydantic import BaseModel
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 _TITLES = {
+    400: "The body could not be read as JSON",
     401: "Missing, malformed, unknown or revoked API key",
     403: "Wrong role, or no authorisation from the enterprise",
     404: "Unknown resource",
     409: "Conflicts with the current state",
     422: "Invalid input; `errors` names each field and rule",
-    429: "Rate limit reached; `Retry-After` says how many seconds to wait",
+    429: "Rate limit reached, or the key or address locked out after failed keys; `Retry-After` says how many "
+    "seconds to wait",
     503: "No model loaded or database unreachable",
 }
 
@@ -54,10 +56,23 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _problem(status: int) -> dict[str, Any]:
+    entry = problem_responses(status)[status]
+    del entry["model"]
+    entry["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return entry
+
+
 def document_problems_as_problem_json(app: FastAPI) -> None:
-    """Put the Problem schema under ``application/problem+json`` — the media type errors are sent as — rather
-    than the ``application/json`` FastAPI files a response ``model`` under, so clients and schemathesis check
-    error bodies against it."""
+    """Complete the document's problem responses once, for every route alike.
+
+    - the Problem schema goes under ``application/problem+json``, the media type errors are sent as, rather than
+      the ``application/json`` FastAPI files a response ``model`` under, so clients and schemathesis check error
+      bodies against it;
+    - every operation with a body may answer 400 (a body that is not JSON at all);
+    - every authenticated operation (one that documents 401) may answer 429: a bank over its rate limit, or a
+      key id or address locked out after failed keys.
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -66,10 +81,15 @@ def document_problems_as_problem_json(app: FastAPI) -> None:
         document = build()
         for operations in document.get("paths", {}).values():
             for operation in operations.values():
-                for response in operation.get("responses", {}).values():
+                responses = operation.setdefault("responses", {})
+                for response in responses.values():
                     content = response.get("content", {})
                     if PROBLEM_MEDIA_TYPE in content and "application/json" in content:
                         content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if "requestBody" in operation:
+                    responses.setdefault("400", _problem(400))
+                if "401" in responses:
+                    responses.setdefault("429", _problem(429))
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
