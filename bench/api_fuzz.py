@@ -16,7 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +58,7 @@ def _failure_titles(error: BaseException) -> list[str]:
 
 
 def fuzz(app: FastAPI, callers: Mapping[str, Mapping[str, str]], cases: int, *, only: str | None = None,
-         ) -> list[OperationReport]:
+         on_done: Callable[[OperationReport], None] | None = None) -> list[OperationReport]:
     """Up to ``cases`` generated cases per operation (positive and negative), each sent as every caller."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     reports = []
@@ -70,6 +70,8 @@ def fuzz(app: FastAPI, callers: Mapping[str, Mapping[str, str]], cases: int, *, 
         strategy = st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in CHECKED_MODES))
         _run(strategy, report, callers, cases)
         reports.append(report)
+        if on_done is not None:
+            on_done(report)
     return reports
 
 
@@ -116,6 +118,13 @@ def fuzz_app(database_url: str) -> tuple[FastAPI, dict[str, dict[str, str]]]:
                  "operator": bearer(operator_key)}
 
 
+def print_report(report: OperationReport) -> None:
+    """One operation's line, and each distinct failure with a request that shows it."""
+    print(f"  {report.label:<58} {report.cases:>6} {report.calls:>6} {len(report.failures):>8}", flush=True)
+    for title, curl in report.failures.items():
+        print(f"      {title}\n        e.g. {curl[:300]}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000, help="generated cases per operation")
@@ -123,16 +132,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="xinyi-api-fuzz-") as tmp:
         app, callers = fuzz_app(f"sqlite:///{Path(tmp) / 'fuzz.db'}")
+        print(f"schemathesis {schemathesis.__version__}: up to {args.cases} cases per operation (positive and "
+              f"negative), each sent as {', '.join(callers)}")
+        print(f"  {'operation':<58} {'cases':>6} {'calls':>6} {'failures':>8}", flush=True)
         started = time.perf_counter()
-        reports = fuzz(app, callers, args.cases, only=args.only)
+        reports = fuzz(app, callers, args.cases, only=args.only, on_done=print_report)
         spent = time.perf_counter() - started
-    print(f"schemathesis {schemathesis.__version__}: up to {args.cases} cases per operation (positive and "
-          f"negative), each sent as {' and '.join(callers)}")
-    print(f"  {'operation':<58} {'cases':>6} {'calls':>6} {'failures':>8}")
-    for report in reports:
-        print(f"  {report.label:<58} {report.cases:>6} {report.calls:>6} {len(report.failures):>8}")
-        for title, curl in report.failures.items():
-            print(f"      {title}\n        e.g. {curl[:300]}")
     total_failures = sum(len(r.failures) for r in reports)
     print(f"\n{len(reports)} operations, {sum(r.cases for r in reports):,} cases, {sum(r.calls for r in reports):,} "
           f"calls in {spent:.0f} s; {total_failures} distinct failures; operations under {args.cases} cases: "
