@@ -34,6 +34,7 @@ bench: setup
 	.venv/bin/python bench/oracle_auc.py
 	.venv/bin/python bench/profile_build.py --enterprises $(BENCH_ENTERPRISES)
 	.venv/bin/python bench/ingest_throughput.py --rows $(BENCH_ROWS)
+	.venv/bin/python bench/api_load.py
 
 clean-data:
 	rm -rf data
