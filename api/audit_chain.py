@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import bindparam, event, func, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from api.db.models import AuditChainHead, AuditEvent
@@ -59,6 +59,16 @@ def _fields(row: AuditEvent) -> dict[str, Any]:
     return {name: getattr(row, name) for name in HASHED_FIELDS}
 
 
+_CLAIM_HEAD = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == HEAD_ID)
+    .values(seq=AuditChainHead.seq + bindparam("count"))
+    .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+)
+"""Locks the head (a row lock on PostgreSQL, the write lock on SQLite) and reads it, in one statement."""
+_MOVE_HEAD = update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_hash=bindparam("last_hash"))
+
+
 def append_to_chain(session: Session, events: list[AuditEvent]) -> None:
     """Give ``events`` (not yet inserted, in insertion order) their place in the chain and move the head.
 
@@ -67,12 +77,7 @@ def append_to_chain(session: Session, events: list[AuditEvent]) -> None:
     if not events:
         return
     connection = session.connection()
-    claimed = connection.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=AuditChainHead.seq + len(events))
-        .returning(AuditChainHead.seq, AuditChainHead.last_hash)
-    ).first()
+    claimed = connection.execute(_CLAIM_HEAD, {"count": len(events)}).first()
     if claimed is None:
         raise AppendOnlyError("audit_chain_head has no row: migrate the database (xinyi migrate) first")
     last_seq, prev_hash = claimed[0] - len(events), claimed[1]
@@ -80,7 +85,7 @@ def append_to_chain(session: Session, events: list[AuditEvent]) -> None:
         row.seq = last_seq + offset
         row.prev_hash = prev_hash
         row.row_hash = prev_hash = compute_row_hash(_fields(row), prev_hash)
-    connection.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_hash=prev_hash))
+    connection.execute(_MOVE_HEAD, {"last_hash": prev_hash})
 
 
 @event.listens_for(Session, "before_flush")
