@@ -179,6 +179,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reg.monitoring.table.grades": ("各等级表现", "Performance by grade"),
     "reg.monitoring.table.alerts": ("预警", "Alerts"),
     "reg.monitoring.no_alerts": ("无预警。", "No alerts."),
+    "reg.alert.score_drift": ("{subject} 的评分分布偏离训练基准：PSI {value} ≥ {threshold}（{count} 个评分）",
+                              "Scores of {subject} drifted from the training baseline: PSI {value} ≥ {threshold} "
+                              "({count} scores)"),
+    "reg.alert.discrimination": ("到期贷款上的 AUC {value} 低于下限 {threshold}（训练时样本外 AUC 减允许降幅）",
+                                 "AUC on matured loans {value} is below {threshold} (the out-of-time AUC at "
+                                 "training less the allowed drop)"),
+    "reg.severity.watch": ("关注", "watch"),
+    "reg.severity.act": ("须处置", "act"),
     "reg.unavailable": ("暂无此项数据：", "Not available yet:"),
 }
 """Every label the portal shows: key → (中文, English)."""

@@ -167,7 +167,9 @@ def monitoring_page(request: Request, login: PortalRegulator, db: DbSession, set
     tables = [(name, list(frame.columns), _rows(frame),
                request.url_for("portal.regulator.monitoring_csv", table=name))
               for name in MONITORING_TABLES for frame in [_monitoring_frame(report, name)]]
-    context = {"unavailable": None, "report": report, "charts": charts, "tables": tables}
+    scores_by_month = dict(zip(report.drift["month"].astype(str), report.drift["scores"].astype(int), strict=True))
+    context = {"unavailable": None, "report": report, "charts": charts, "tables": tables,
+               "scores_by_month": scores_by_month}
     return render(request, "regulator/monitoring.html", context, login=login)
 
 

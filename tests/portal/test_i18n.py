@@ -27,6 +27,8 @@ DYNAMIC_VALUES: dict[str, tuple[str, ...]] = {
     "obj.status.": OBJECTION_STATUSES,
     "reg.dim.": DIMENSIONS,
     "score.decision.": DECISIONS,
+    "reg.alert.": ("score_drift", "discrimination"),
+    "reg.severity.": ("watch", "act"),
     "reg.monitoring.table.": ("drift", "grades", "alerts"),
 }
 """The values each key prefix built in a template (``t('auth.status.' ~ g.status)``) can take."""

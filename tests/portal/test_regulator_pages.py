@@ -113,7 +113,7 @@ def test_monitoring_shows_the_apis_psi_with_bands_and_grades(
         assert f"<td>{row['month']}</td><td>{row['scores']}</td><td>{row['psi']:.2f}</td><td>{row['band']}</td>" in (
             page.text)
     assert page.text.count('stroke-dasharray="6 4"') == 2  # the 0.1 and 0.25 bands
-    assert 'id="alerts"' in page.text
+    assert 'id="alerts"' in page.text and "偏离训练基准" in page.text  # the alerts in the visitor's language
     csv = _read_csv(champion_browser.get("/portal/regulator/monitoring/drift.csv").text)
     assert csv["month"].tolist() == [row["month"] for row in drift]
     assert [float(v) for v in csv["psi"]] == pytest.approx([row["psi"] for row in drift])
