@@ -13,6 +13,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
@@ -195,6 +196,25 @@ def set_account_password(settings: Settings, account_id: int) -> int:
     return 0
 
 
+def backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """``xinyi backup --to DIR`` and ``xinyi restore --from DIR [--force]`` (api.backup, docs/operations.md)."""
+    from api.backup import BackupError, backup, restore
+
+    try:
+        if args.command == "backup":
+            done = backup(settings, args.to)
+            console.print(f"backed up the {done.database} database, MLflow store and snapshots to {done.folder}: "
+                          f"{done.files} files, {done.bytes:,} bytes, checksums in manifest.json", soft_wrap=True)
+        else:
+            done = restore(settings, args.source, force=args.force)
+            console.print(f"restored {done.files} files ({done.database} database, MLflow store, snapshots) "
+                          f"from {done.folder} into {settings.data_dir}", soft_wrap=True)
+    except BackupError as exc:
+        console.print(f"[red]{args.command} refused:[/red] {exc}", soft_wrap=True)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xinyi`` command."""
     parser = argparse.ArgumentParser(prog="xinyi", description=__doc__)
@@ -231,6 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from api.cli_analyst import main as analyst_main
 
         return analyst_main(given[1:], get_settings())
+    backup_cmd = commands.add_parser("backup", help="back up the database, MLflow store and snapshots")
+    backup_cmd.add_argument("--to", required=True, type=Path, help="new or empty folder for the backup")
+    restore_cmd = commands.add_parser("restore", help="restore a backup into the configured data directory")
+    restore_cmd.add_argument("--from", dest="source", required=True, type=Path, help="a folder made by backup")
+    restore_cmd.add_argument("--force", action="store_true", help="replace a target that already holds data")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -243,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings)
     elif args.command == "score-batch":
         score_batch(settings, args)
+    elif args.command in ("backup", "restore"):
+        return backup_or_restore(settings, args)
     elif args.command == "audit":
         return audit_verify(settings)
     elif args.command == "accounts" and args.accounts_command == "set-password":
