@@ -56,7 +56,7 @@ def _locations(mlflow_db: Path) -> list[str]:
     with sqlite3.connect(mlflow_db) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         found = [str(value) for table, column in _LOCATION_COLUMNS if table in tables
-                 for (value,) in db.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")]  # noqa: S608
+                 for (value,) in db.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")]
     db.close()
     return found
 
