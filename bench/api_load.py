@@ -257,7 +257,8 @@ def main() -> None:
         print(f"model: {booster.num_trees()} trees, {len(service.feature_names)} features, num_leaves "
               f"{booster.params.get('num_leaves', DEFAULT_PARAMS['num_leaves'])}; {len(usccs)} enterprises; "
               f"{os.cpu_count()} CPU cores; server: uvicorn, {args.workers} workers, SQLite (WAL); "
-              f"load generator: httpx in this process on the same cores")
+              f"load generator: httpx in this process on the same cores; load average before: "
+              f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
         cost = in_process_us(service, profiles, args.repeats)
         in_process_ms = statistics.median(cost) / 1e3
@@ -285,6 +286,8 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
 
+    print(f"\nload average after (1, 5, 15 min): {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
+          f"on {os.cpu_count()} cores — above {os.cpu_count()}, other work shared the cores with the bench")
     lowest, highest = min(closed), max(closed)
     best_throughput = max(t for _, _, t in closed.values())
     ceiling = 2 / (in_process_ms / 1e3)
