@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.results import record
 from features.schemas import SOURCES, TAX_MONTHLY
 from features.uscc import make_uscc
 
@@ -133,6 +134,8 @@ def main() -> int:
                 failed |= not ok
                 print(f"{fmt:8} {chunk:>10,} {runs[0]['read']:>12,.0f} {seconds:>8.1f} {rate:>12,.0f} "
                       f"{TARGETS[fmt]:>10,} {peak:>9,.0f} {'ok' if ok else 'BELOW TARGET'}")
+                record(f"{fmt} rows/s, {runs[0]['read']:,} rows, chunk {chunk:,}", rate, "rows/s", TARGETS[fmt], ">=")
+                record(f"{fmt} peak memory, chunk {chunk:,}", peak, "MiB")
         print(f"(parent peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB; "
               "rows/s include registration and the empty feeds)")
         return 1 if failed else 0

@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from profile_data import write_accepted
 
+from bench.results import record
+
 AS_OF = "2026-10-31"
 SUBSET = ("registration", "tax_monthly", "social_insurance_monthly", "utilities_monthly")
 TARGET_SECONDS, TARGET_GIB, TARGET_RATIO = 600, 8.0, 1.5
@@ -168,6 +170,14 @@ def main() -> int:
           f"(target ≤ {TARGET_GIB}); subset against DuckDB: {ratio:.2f} × (target ≤ {TARGET_RATIO})")
     met = full["seconds"] <= TARGET_SECONDS and full["peak_gib"] <= TARGET_GIB and ratio <= TARGET_RATIO
     print("targets met" if met else "targets NOT met")
+    at_scale = args.enterprises == 1_000_000  # time and memory targets are stated for a province of a million
+    scale_note = "" if at_scale else f"target stated at 1,000,000 enterprises; this run has {args.enterprises:,}"
+    record(f"full snapshot, {args.enterprises:,} enterprises", full["seconds"], "s",
+           *((TARGET_SECONDS, "<=") if at_scale else (None, None)), note=scale_note)
+    record("full snapshot peak memory", full["peak_gib"], "GiB", *((TARGET_GIB, "<=") if at_scale else (None, None)),
+           note=scale_note)
+    record("full snapshot records/s", total / full["seconds"], "records/s")
+    record("subset time ÷ DuckDB's", ratio, "×", TARGET_RATIO, "<=")
     return 0
 
 

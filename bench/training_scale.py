@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.results import record
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
@@ -115,6 +117,10 @@ def main() -> int:
                  if r["workers_peak_mib"] else ""))
         print(f"[{name}] out-of-time AUC {r['auc_oot']:.4f} (validation {r['auc_validation']:.4f}), "
               f"ECE {r['ece_oot']:.4f}")
+        rows = f"{r['rows']:,} rows × {r['features']} features"
+        record(f"[{name}] training time, {rows}", float(r["train_s"]), "s")  # type: ignore[arg-type]
+        record(f"[{name}] training peak memory", float(r["train_peak_mib"]), "MiB")  # type: ignore[arg-type]
+        record(f"[{name}] out-of-time AUC", float(r["auc_oot"]), "AUC")  # type: ignore[arg-type]
     return 0
 
 
