@@ -27,7 +27,7 @@ from api.analyst import (
     retraining_table,
     retraining_table_path,
 )
-from api.db import make_engine
+from api.db import make_engine, migrate
 from config.settings import Settings
 from features.outcomes import LABEL
 from models.generic import TrainingInputError
@@ -44,6 +44,8 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
     outcomes: Path | None = Path(args.outcomes) if args.outcomes else region_outcomes_path(settings)
     if args.no_outcomes_file:
         outcomes = None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.resolved_database_url)  # a fresh data directory: no reports yet, an empty schema
     engine = make_engine(settings.resolved_database_url)
     try:
         defaults = known_defaults(engine, outcomes)

@@ -87,3 +87,29 @@ def test_retrain_registers_a_challenger_and_compare_judges_it(tmp_path: Path) ->
     assert (decision.version, decision.previous) == ("2", "1")
     assert decision.champion is not None and decision.rows > 0
     assert decision.challenger["rows"] == decision.champion["rows"]  # the same out-of-time rows
+
+
+@pytest.mark.slow
+def test_cli_retrain_then_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = make_training_frame(n_enterprises=600, n_dates=8, seed=31)
+    profiles = tmp_path / "applications.parquet"
+    frame.to_parquet(profiles, index=False)
+    defaulted = frame[frame[LABEL] == 1].drop_duplicates("uscc")
+    months = (defaulted["as_of"] + pd.DateOffset(months=6)).dt.strftime("%Y-%m")
+    outcomes = _outcomes_file(tmp_path, list(zip(defaulted["uscc"], months, months + "-28", strict=True)))
+    monkeypatch.setenv("XINYI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XINYI_MODEL_OOT_MONTHS", "6")
+    monkeypatch.setenv("XINYI_PROMOTION_MAX_ECE", "0.5")
+    from config.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        table = tmp_path / "retraining.parquet"
+        assert xinyi(["analyst", "retrain", "--profiles", str(profiles), "--outcomes", str(outcomes),
+                      "--observed-until", "2025-12-31", "--out", str(table)]) == 0
+        assert pd.read_parquet(table)[LABEL].sum() > 0
+        # the first model has no champion to beat and a loose calibration bound: --apply makes it champion
+        assert xinyi(["analyst", "compare", "--table", str(table), "--apply"]) == 0
+        assert xinyi(["analyst", "compare", "--table", str(table)]) == 2  # now it is the champion: refused
+    finally:
+        get_settings.cache_clear()
