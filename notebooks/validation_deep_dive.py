@@ -27,7 +27,7 @@ from api.model_monitoring import champion_baseline, monitoring_report
 from api.regulator_metrics import beijing_today
 from config.settings import Settings
 from features.outcomes import LABEL
-from models.metrics import auc, calibration_table, ks
+from models.metrics import auc, calibration_table, decile_bands, ks
 from models.promotion import out_of_time_rows
 from models.registry import load_model_by_alias
 from scoring.scale import Scorecard, grades_for
@@ -41,7 +41,7 @@ print(f"v{version} on {len(oot):,} out-of-time rows: AUC {auc(oot[LABEL], pd_hat
       f"KS {ks(oot[LABEL], pd_hat):.3f}")
 
 # %% [markdown]
-# ## Grades against realised defaults, and calibration by band
+# ## Grades against realised defaults, and calibration by grade and by PD decile
 
 # %%
 card = Scorecard.from_scale(artifact.scale)
@@ -49,7 +49,10 @@ grades = grades_for(card.scores_from_log_odds(artifact.predict_log_odds(x)))
 pd.crosstab(grades, oot[LABEL].to_numpy(), margins=True)
 
 # %%
-pd.DataFrame(calibration_table(oot[LABEL].to_numpy(), pd_hat))
+pd.DataFrame(calibration_table(oot[LABEL].to_numpy(), pd_hat, grades, order=list("ABCDE")))
+
+# %%
+pd.DataFrame(calibration_table(oot[LABEL].to_numpy(), pd_hat, decile_bands(pd_hat)))
 
 # %% [markdown]
 # ## Reasons: `pred_contrib` against shap's TreeExplainer, and the SHAP plots
