@@ -51,7 +51,7 @@ def cell(value: Any, column: str = "") -> str:
     if isinstance(value, bool):
         return "✓" if value else "✗"
     if isinstance(value, float):
-        if column.endswith(("_rate", "_yoy")) or column == "rate" or column.startswith("share"):
+        if column.endswith(("_rate", "_yoy")) or column in ("rate", "target") or column.startswith("share"):
             return f"{value * 100:.1f}%"
         return f"{value:,.2f}" if abs(value) < 1e4 else f"{value:,.0f}"
     if isinstance(value, (datetime, date)):

@@ -65,7 +65,7 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
-def _table_page(request: Request, login: Any, db: Session, settings: Settings, name: str) -> Response:
+def _table_page(request: Request, login: PortalLogin, db: Session, settings: Settings, name: str) -> Response:
     table = TABLES[name]
     context: dict[str, Any] = {"title_key": table.title_key, "intro_key": table.intro_key,
                                "csv_url": request.url_for("portal.regulator.csv", table=name), "unavailable": None}
