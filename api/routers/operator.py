@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from sqlalchemy import select
 
 from api import accounts
 from api.audit import note_detail, note_uscc
 from api.db.models import Account, ApiKey, Bank, utcnow
-from api.deps import AppSettings, CurrentOperator, DbSession, Pagination
+from api.deps import AppSettings, CurrentOperator, DbSession, Pagination, RowId
 from api.routers.problems import problem_responses
 from api.schemas_operator import (
     AccountChange,
@@ -61,7 +61,7 @@ def key_out(key: ApiKey) -> KeyOut:
                   revoked_at=key.revoked_at, last_used_at=key.last_used_at, status=state)
 
 
-def target_account(account_id: int, request: Request, operator: CurrentOperator, session: DbSession) -> Account:
+def target_account(account_id: RowId, request: Request, operator: CurrentOperator, session: DbSession) -> Account:
     """The account a route names, for an operator; 404 if there is none."""
     account = accounts.account_by_id(session, account_id)
     note_detail(request, f"account {account.id}")
@@ -70,7 +70,10 @@ def target_account(account_id: int, request: Request, operator: CurrentOperator,
     return account
 
 
-def target_key(key_id: str, request: Request, operator: CurrentOperator, session: DbSession) -> ApiKey:
+KeyId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$", description="The key's public id.")]
+
+
+def target_key(key_id: KeyId, request: Request, operator: CurrentOperator, session: DbSession) -> ApiKey:
     """The key a route names, for an operator; 404 if there is none."""
     key = accounts.key_by_id(session, key_id)
     note_detail(request, f"key {key.key_id} of account {key.account_id}")

@@ -256,3 +256,17 @@ def test_bootstrap_prints_a_working_operator_key_once(
     assert [(a["role"], a["display_name"]) for a in response.json()] == [("operator", "平台运营")]
     with Session(cli_database) as session:
         assert all(parse_key(key).secret not in k.hash for k in session.scalars(select(ApiKey)))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [("GET", "/accounts/99999999999999", "account_id"), ("GET", "/accounts/0/keys", "account_id"),
+     ("DELETE", "/keys/not-a-key-id!", "key_id")],
+)
+def test_out_of_range_ids_are_422_naming_the_parameter(
+    client: TestClient, operator: Operator, method: str, path: str, field: str
+) -> None:
+    response = client.request(method, OP + path, headers=operator.headers)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
