@@ -6,12 +6,15 @@ import io
 from collections.abc import Iterator
 
 import pytest
+from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api import cli
 from api.db.models import Account
+from api.pipeline import DemoOutcome
 from api.portal.passwords import demo_password, password_matches, set_demo_passwords
+from api.repository import DemoAccount, DemoAccounts
 from config.settings import Settings, get_settings
 from tests.api.conftest import TEST_SECRET
 from tests.api.factories import add_account, add_bank, add_enterprise
@@ -70,3 +73,20 @@ def test_demo_passwords_let_the_demo_enterprises_and_regulator_in(db: Session, s
     assert password_matches(dev, db.get(Account, enterprise.id), demo_password(dev, "enterprise_1"))
     assert password_matches(dev, db.get(Account, regulator.id), demo_password(dev, "regulator"))
     assert db.get(Account, bank.id).password_hash is None  # type: ignore[union-attr]
+
+
+def test_the_demo_ends_by_printing_the_portal_and_its_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = Settings(env="development")
+    accounts = DemoAccounts((
+        DemoAccount("regulator", "regulator", "xk_a_" + "r" * 20, 1),
+        DemoAccount("bank_a", "bank", "xk_b_" + "b" * 20, 2, bank_code="DEMO_BANK_A"),
+        DemoAccount("enterprise_1", "enterprise", "xk_c_" + "e" * 20, 3, uscc="914101020020ARJU91"),
+    ), authorisation_id=1)
+    outcome = DemoOutcome(region=None, model_version="1", metrics={}, accounts=accounts)  # type: ignore[arg-type]
+    recorded = Console(record=True, width=200)
+    monkeypatch.setattr(cli, "console", recorded)
+    cli._print_ending(dev, outcome)
+    text = recorded.export_text()
+    assert f"http://{dev.host}:{dev.port}/portal" in text
+    assert demo_password(dev, "enterprise_1") in text and demo_password(dev, "regulator") in text
+    assert demo_password(dev, "bank_a") not in text  # banks have no portal login
