@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import select
 
 from api import accounts
 from api.audit import note_detail, note_uscc
 from api.db.models import Account, ApiKey, Bank, utcnow
-from api.deps import AppSettings, CurrentOperator, DbSession, Pagination, RowId
+from api.deps import AppSettings, CurrentOperator, DbSession, RowId
+from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.problems import problem_responses
 from api.schemas_operator import (
     AccountChange,
@@ -94,10 +95,14 @@ def create_bank(body: BankCreate, operator: CurrentOperator, session: DbSession,
 
 
 @router.get("/banks", name="operator.bank_list", summary="Connected banks",
-            responses=problem_responses(401, 403, 422))
-def list_banks(operator: CurrentOperator, session: DbSession, page: Pagination) -> list[BankOut]:
-    """Every connected bank, by code."""
-    banks = session.scalars(select(Bank).order_by(Bank.code).offset(page.offset).limit(page.limit))
+            responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)})
+def list_banks(
+    operator: CurrentOperator, session: DbSession, page: CursorPagination, request: Request, response: Response
+) -> list[BankOut]:
+    """Every connected bank, in the order they were connected, one page at a time."""
+    found = session.scalars(keyset(select(Bank), page, [Bank.id], descending=False)).all()
+    banks, next_cursor = page_rows(found, page, lambda bank: [bank.id])
+    announce_next(request, response, next_cursor)
     return [BankOut(id=b.id, code=b.code, name=b.name) for b in banks]
 
 
@@ -114,16 +119,17 @@ def create_account(body: AccountCreate, operator: CurrentOperator, session: DbSe
 
 
 @router.get("/accounts", name="operator.account_list", summary="Accounts",
-            responses=problem_responses(401, 403, 422))
+            responses={200: {"headers": PAGE_HEADERS}, **problem_responses(401, 403, 422)})
 def list_accounts(
-    operator: CurrentOperator, session: DbSession, page: Pagination,
+    operator: CurrentOperator, session: DbSession, page: CursorPagination, request: Request, response: Response,
     role: Annotated[Role | None, Query(description="Only accounts of this role.")] = None,
 ) -> list[AccountOut]:
-    """Accounts, oldest first, optionally of one role."""
-    query = select(Account).order_by(Account.id).offset(page.offset).limit(page.limit)
-    if role is not None:
-        query = query.where(Account.role == role)
-    return [account_out(session, a) for a in session.scalars(query)]
+    """Accounts, oldest first, optionally of one role, one page at a time."""
+    query = select(Account) if role is None else select(Account).where(Account.role == role)
+    found = session.scalars(keyset(query, page, [Account.id], descending=False)).all()
+    rows, next_cursor = page_rows(found, page, lambda account: [account.id])
+    announce_next(request, response, next_cursor)
+    return [account_out(session, a) for a in rows]
 
 
 @router.get("/accounts/{account_id}", name="operator.account_get", summary="One account",

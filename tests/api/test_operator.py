@@ -210,10 +210,13 @@ def test_unknown_account_and_key_are_404(client: TestClient, operator: Operator)
 
 
 def test_lists_page_and_filter(client: TestClient, operator: Operator, scenario: Scenario) -> None:
-    banks = client.get(f"{OP}/banks", params={"limit": 1}, headers=operator.headers).json()
+    first = client.get(f"{OP}/banks", params={"limit": 1}, headers=operator.headers)
+    second = client.get(f"{OP}/banks", params={"limit": 1, "cursor": first.headers["x-next-cursor"]},
+                        headers=operator.headers)
     bank_accounts = client.get(f"{OP}/accounts", params={"role": "bank"}, headers=operator.headers).json()
 
-    assert len(banks) == 1
+    assert [b["code"] for b in first.json() + second.json()] == [scenario.bank_a.code, scenario.bank_b.code]
+    assert "x-next-cursor" not in second.headers
     assert {a["bank_code"] for a in bank_accounts} == {scenario.bank_a.code, scenario.bank_b.code}
     assert all(a["role"] == "bank" for a in bank_accounts)
 
