@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from scoring.facts import PolicyFacts, facts_by_enterprise
 from scoring.precredit import PreCreditPolicy
 from scoring.reasons import top_reasons
-from scoring.service import ScoreService
+from scoring.service import ScoreService, fill_rows
 from scoring.types import Reason, ScoreResult
 
 MANIFEST = "_manifest.json"
@@ -268,17 +268,13 @@ def _read_chunks(files: Sequence[Path], chunks: Sequence[Chunk], skip: Callable[
 
 
 def arrow_matrix(table: pa.Table, feature_names: Sequence[str]) -> npt.NDArray[np.float64]:
-    """The float64 matrix of ``feature_names`` from an Arrow table, nulls and absent columns as NaN.
-
-    Column-major: each feature is copied whole into one contiguous run rather than strided across every row.
-    """
-    x = np.full((len(feature_names), table.num_rows), np.nan, dtype=np.float64)  # one row per feature
+    """The float64 matrix of ``feature_names`` from an Arrow table, nulls and absent columns as NaN."""
     present = set(table.column_names)
-    for i, name in enumerate(feature_names):
-        if name in present:
-            column = pc.cast(table.column(name), pa.float64())
-            x[i] = column.to_numpy(zero_copy_only=False)
-    return x.T
+    columns = [pc.cast(table.column(name), pa.float64()).to_numpy(zero_copy_only=False) if name in present else None
+               for name in feature_names]
+    x = np.empty((table.num_rows, len(feature_names)), dtype=np.float64)
+    fill_rows(x, columns, 0)
+    return x
 
 
 _REASON_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("points", pa.float64()), ("value", pa.float64()),

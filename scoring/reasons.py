@@ -48,9 +48,9 @@ def _worded(feature: str, whole_points: int, value: float | None) -> tuple[str, 
 
 def make_reason(feature: str, points: float, value: float | None) -> Reason:
     """One reason with its words and its effect: "近12个月社保欠缴3个月 (拉低 25 分)" / "… (−25 points)"."""
-    whole = round(abs(points))
     clean = None if value is None or value != value else float(value)  # NaN is the one value unequal to itself
-    text_zh, text_en = _worded(feature, -whole if points < 0 else whole, clean)
+    # round() halves to even, symmetric about zero: the same whole points either way of the sign
+    text_zh, text_en = _worded(feature, round(points), clean)
     return Reason(feature, float(points), clean, text_zh, text_en)
 
 

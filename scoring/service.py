@@ -150,29 +150,41 @@ class ScoreService:
 
 FRAME_CHUNK_ROWS = 65_536
 """Profiles per chunk when a frame is turned into the model's matrix: one reused 40 MB buffer instead of a fresh
-600 MB matrix for a million profiles, whose first touch costs more than building it (and, on a busy machine, a
-sizeable share of the predict it feeds)."""
+600 MB matrix for a million profiles, whose first touch costs about a third of the predict it feeds."""
+TILE_ROWS = 4_096
+"""Rows filled at a time (2.4 MB at 75 features): each column's strided writes land in cache, not memory."""
 
 
 def profile_chunks(
     frame: pd.DataFrame, feature_names: Sequence[str], rows: int = FRAME_CHUNK_ROWS
 ) -> Iterator[tuple[int, npt.NDArray[np.float64]]]:
     """(first row, matrix) for each run of ``rows`` profiles: ``feature_names`` in order as float64, absent
-    columns all NaN, the values of ``models.train.feature_matrix`` on those rows.
+    columns all NaN, the values of ``models.train.feature_matrix`` on those rows, in the row-major order
+    LightGBM reads fastest.
 
-    Each matrix is column-major (each feature copied whole into one contiguous run, not strided across every
-    row; LightGBM predicts from that order as it is) and lives in a buffer reused for the next chunk: use it
-    before asking for the next.
+    Each matrix lives in a buffer reused for the next chunk: use it before asking for the next.
     """
     columns = [frame[name].to_numpy(dtype=np.float64, na_value=np.nan) if name in frame.columns else None
                for name in feature_names]
-    buffer = np.empty((len(feature_names), min(rows, len(frame))), dtype=np.float64)  # one row per feature
+    buffer = np.empty((min(rows, len(frame)), len(feature_names)), dtype=np.float64)
     for start in range(0, len(frame), rows):
-        stop = min(start + rows, len(frame))
-        block = buffer if stop - start == buffer.shape[1] else np.empty((len(feature_names), stop - start))
+        block = buffer[: min(rows, len(frame) - start)]  # leading rows: still one contiguous block
+        fill_rows(block, columns, start)
+        yield start, block
+
+
+def fill_rows(out: npt.NDArray[np.float64], columns: Sequence[npt.NDArray[np.float64] | None], start: int) -> None:
+    """``out[r, i] = columns[i][start + r]`` (NaN where a column is None) for every row of the row-major ``out``.
+
+    Tile by tile of :data:`TILE_ROWS` rows: copying a whole column into a large row-major matrix writes one
+    value per row-length stride across all of memory (about 1.5 s for a million profiles); within a tile the
+    same writes stay in cache (about 0.2 s).
+    """
+    for first in range(0, len(out), TILE_ROWS):
+        tile = out[first : first + TILE_ROWS]
+        begin, end = start + first, start + first + len(tile)
         for i, column in enumerate(columns):
-            block[i] = np.nan if column is None else column[start:stop]
-        yield start, block.T
+            tile[:, i] = np.nan if column is None else column[begin:end]
 
 
 def _scalar_calibration(artifact: PdModelArtifact) -> Callable[[float], float]:

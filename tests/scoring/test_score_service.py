@@ -91,11 +91,21 @@ def test_profile_chunks_hold_the_feature_matrix(service: ScoreService, profiles:
     frame = profiles.astype({names[0]: "Float64"})  # a nullable column: its pd.NA reads as NaN
     frame.loc[frame.index[::4], names[0]] = pd.NA
     expected = feature_matrix(frame, names)
-    chunks = [(start, x.flags.f_contiguous, x.copy()) for start, x in profile_chunks(frame, names, rows=7)]
+    chunks = [(start, x.flags.c_contiguous, x.copy()) for start, x in profile_chunks(frame, names, rows=7)]
     assert [start for start, _, _ in chunks] == list(range(0, len(frame), 7))
-    assert all(column_major for _, column_major, _ in chunks)
+    assert all(row_major for _, row_major, _ in chunks)
     np.testing.assert_array_equal(np.vstack([x for _, _, x in chunks]), expected)  # NaN where NaN
     assert list(profile_chunks(frame.iloc[:0], names)) == []
+
+
+def test_rows_are_filled_tile_by_tile_across_tile_edges(monkeypatch):
+    monkeypatch.setattr(service_module, "TILE_ROWS", 4)
+    columns = [np.arange(30.0), None, -np.arange(30.0)]
+    out = np.zeros((11, 3))
+    service_module.fill_rows(out, columns, start=13)
+    np.testing.assert_array_equal(out[:, 0], np.arange(13.0, 24.0))
+    assert np.isnan(out[:, 1]).all()
+    np.testing.assert_array_equal(out[:, 2], -np.arange(13.0, 24.0))
 
 
 def test_score_frame_in_chunks_equals_score_matrix_exactly(service: ScoreService, profiles, monkeypatch):
