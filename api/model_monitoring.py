@@ -122,5 +122,6 @@ def monitoring_report(
     drift = psi_by_month(baseline, scores)
     matured = matured_scores(session, scores, observed_until=as_of, horizon_months=settings.default_horizon_months)
     grades = default_rate_by_grade(matured, LABEL)
-    alerts = drift_alerts(drift) + discrimination_alerts(grades, reference_auc(artifact))
+    alerts = drift_alerts(drift, settings.monitoring_min_scores) + discrimination_alerts(
+        grades, reference_auc(artifact), min_each=settings.monitoring_min_defaults)
     return MonitoringReport(as_of, model_version, baseline, drift, grades, alerts)

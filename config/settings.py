@@ -145,6 +145,12 @@ class Settings(BaseSettings):
     loan_report_deadline_days: int = Field(
         30, ge=0, description="A loan event reported within this many days of its date counts as on time (回传)."
     )
+    monitoring_min_scores: int = Field(
+        100, ge=1, description="Monitoring: a month with fewer stored scores gets its PSI but raises no alert."
+    )
+    monitoring_min_defaults: int = Field(
+        20, ge=1, description="Monitoring: the AUC alert needs at least this many defaults and non-defaults."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -29,6 +29,10 @@ EMPTY_SHARE = 1e-4
 """An empty bin counts as this share, as ``models.metrics.psi`` does, so the PSI stays finite."""
 AUC_MAX_DROP = 0.05
 """Alert when the AUC on matured loans is more than this below the out-of-time AUC at training."""
+MIN_MONTH_SCORES = 100
+"""A month with fewer scores gets its PSI but no alert: ten bins of a few dozen scores drift by chance alone."""
+AUC_MIN_EACH = 20
+"""The AUC alert needs at least this many defaults and as many non-defaults among the matured loans."""
 Band = Literal["stable", "watch", "act"]
 
 
@@ -181,12 +185,13 @@ class Alert:
     message: str
 
 
-def drift_alerts(psi_table: pd.DataFrame) -> list[Alert]:
-    """An alert for every month whose PSI is in the watch (≥ 0.1) or act (≥ 0.25) band."""
+def drift_alerts(psi_table: pd.DataFrame, min_scores: int = MIN_MONTH_SCORES) -> list[Alert]:
+    """An alert for every month of at least ``min_scores`` scores whose PSI is in the watch (≥ 0.1) or act
+    (≥ 0.25) band."""
     alerts = []
     for month, count, value in zip(psi_table["month"], psi_table["scores"], psi_table["psi"], strict=True):
         band = band_of(float(value))
-        if band == "stable":
+        if band == "stable" or count < min_scores:
             continue
         threshold = PSI_ACT if band == "act" else PSI_STABLE
         alerts.append(Alert("score_drift", str(month), float(value), threshold, band,
@@ -195,11 +200,15 @@ def drift_alerts(psi_table: pd.DataFrame) -> list[Alert]:
     return alerts
 
 
-def discrimination_alerts(grades: pd.DataFrame, reference_auc: float | None,
-                          max_drop: float = AUC_MAX_DROP) -> list[Alert]:
-    """An alert when the AUC on matured loans is more than ``max_drop`` below the training out-of-time AUC."""
+def discrimination_alerts(grades: pd.DataFrame, reference_auc: float | None, max_drop: float = AUC_MAX_DROP,
+                          min_each: int = AUC_MIN_EACH) -> list[Alert]:
+    """An alert when the AUC on matured loans is more than ``max_drop`` below the training out-of-time AUC,
+    once there are at least ``min_each`` defaults and ``min_each`` non-defaults to measure it on."""
     overall = grades[grades["grade"] == "all"]
     if reference_auc is None or overall.empty or pd.isna(overall["auc"].iloc[0]):
+        return []
+    defaults, scores = int(overall["defaults"].iloc[0]), int(overall["scores"].iloc[0])
+    if min(defaults, scores - defaults) < min_each:
         return []
     value = float(overall["auc"].iloc[0])
     if value >= reference_auc - max_drop:

@@ -40,9 +40,11 @@ HALVES = ScoreBaseline(edges=(0.0,), shares=(0.5, 0.5), rows=100, source="test b
 
 @pytest.fixture
 def champion_client(settings: Settings, engine: Engine, artifact: PdModelArtifact) -> Iterator[TestClient]:
-    """The app serving model version 3 (the small test model carrying the HALVES baseline)."""
+    """The app serving model version 3 (the small test model carrying the HALVES baseline); a month of a single
+    score may alert, so the tiny fixture shows the bands."""
     service = ScoreService(with_baseline(artifact, HALVES), "pre_credit_pd", "3")
-    with TestClient(create_app(settings, score_provider=service)) as client:
+    alerting = settings.model_copy(update={"monitoring_min_scores": 1})
+    with TestClient(create_app(alerting, score_provider=service)) as client:
         yield client
 
 

@@ -63,9 +63,10 @@ def test_psi_by_month_and_alerts() -> None:
     assert table.loc["2026-03", "psi"] == pytest.approx(0.1 * math.log(1.5))
     assert table["band"].tolist() == ["stable", "act", "stable"]
     assert table["scores"].tolist() == [4, 4, 10]
-    alerts = drift_alerts(table.reset_index())
+    alerts = drift_alerts(table.reset_index(), min_scores=4)
     assert [(a.subject, a.severity, a.threshold) for a in alerts] == [("2026-02", "act", 0.25)]
     assert "2026-02" in alerts[0].message
+    assert drift_alerts(table.reset_index(), min_scores=5) == []  # four scores are too few to judge
 
 
 def test_default_rate_by_grade_and_auc_by_hand() -> None:
@@ -82,9 +83,11 @@ def test_default_rate_by_grade_and_auc_by_hand() -> None:
     assert table.loc["all", "auc"] == pytest.approx(4 / 6)
     assert table.loc["all", "realised_default_rate"] == pytest.approx(2 / 5)
     assert math.isnan(table.loc["A", "auc"])
-    assert [a.severity for a in discrimination_alerts(table.reset_index(), reference_auc=0.72)] == ["act"]
-    assert discrimination_alerts(table.reset_index(), reference_auc=0.71) == []
-    assert discrimination_alerts(table.reset_index(), reference_auc=None) == []
+    grades = table.reset_index()
+    assert [a.severity for a in discrimination_alerts(grades, reference_auc=0.72, min_each=2)] == ["act"]
+    assert discrimination_alerts(grades, reference_auc=0.71, min_each=2) == []
+    assert discrimination_alerts(grades, reference_auc=None, min_each=2) == []
+    assert discrimination_alerts(grades, reference_auc=0.72, min_each=3) == []  # two defaults are too few
 
 
 def test_one_outcome_has_no_auc() -> None:
