@@ -40,6 +40,8 @@ APPROVAL_RATE = {"A": 1.0, "B": 1.0, "C": 1.0, "D": 0.6, "E": 0.25}
 """Share of applications each grade gets approved (with collateral or a guarantee, some E grades do)."""
 APPLICATIONS_PER_ENTERPRISES = 600
 """Each month one enterprise in 600 applies (33 a month in the 20,000-enterprise demo)."""
+SCREENED_PER_ENTERPRISES = 50
+"""Each month one enterprise in 50 is scored by a bank without applying (400 a month in the demo)."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,53 @@ def plan_loans(
                                      pd.Timestamp(row.as_of).date(), float(row.pd), int(row.score), str(row.grade),
                                      tuple(events)))
     return loans
+
+
+def plan_screening(scored: pd.DataFrame, *, end: date, per_month: int, seed: int,
+                   banks: Sequence[str] = DEMO_BANK_CODES, months: int = MONTHS) -> pd.DataFrame:
+    """Banks score many more enterprises than ask for a loan (筛查): each month ``per_month`` enterprises scored on
+    their latest profile before the month, by a demo bank, on a day of that month up to ``end``. Rows: ``id``
+    (stable, so a second run stores nothing new), ``uscc``, ``bank``, ``requested_on``, ``profile_as_of``,
+    ``pd``, ``score``, ``grade``."""
+    rng = np.random.default_rng(seed + 1)
+    scored = scored.assign(as_of=pd.to_datetime(scored["as_of"]))
+    dates = np.sort(scored["as_of"].unique())
+    first = (pd.Timestamp(end).to_period("M") - (months - 1)).to_timestamp()
+    frames = []
+    for month in pd.date_range(first, periods=months, freq="MS"):
+        usable = dates[dates < month]
+        if usable.size == 0:
+            continue
+        pool = scored[scored["as_of"] == usable[-1]]
+        picks = pool.iloc[rng.choice(len(pool), size=min(per_month, len(pool)), replace=False)]
+        days = month + pd.to_timedelta(rng.integers(0, 28, len(picks)), unit="D")
+        frames.append(pd.DataFrame({
+            "id": [uuid.uuid5(uuid.NAMESPACE_URL, f"xinyi-demo-screening/{month:%Y-%m}/{u}") for u in picks["uscc"]],
+            "uscc": picks["uscc"].to_numpy(), "bank": rng.choice(list(banks), len(picks)),
+            "requested_on": days.date, "profile_as_of": picks["as_of"].dt.date.to_numpy(),
+            "pd": picks["pd"].to_numpy(), "score": picks["score"].to_numpy(), "grade": picks["grade"].to_numpy(),
+        }))
+    screening = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return screening[screening["requested_on"] <= end] if len(screening) else screening
+
+
+def store_screening(engine: Engine, screening: pd.DataFrame, *, model_name: str, model_version: str) -> int:
+    """Store the screening scores as the banks' stored score responses; nothing when they are there already."""
+    if screening.empty:
+        return 0
+    with Session(engine) as session:
+        if session.get(ScoreResponse, screening["id"].iloc[0]) is not None:
+            return 0
+        banks = {b.code: b.id for b in session.scalars(select(Bank))}
+        session.add_all(
+            ScoreResponse(id=row["id"], uscc=row["uscc"], bank_id=banks[row["bank"]],
+                          requested_at=_at(row["requested_on"], 11), probability_of_default=float(row["pd"]),
+                          score=int(row["score"]), grade=str(row["grade"]), reasons={"lowering": [], "raising": []},
+                          model_name=model_name, model_version=model_version, profile_as_of=row["profile_as_of"])
+            for row in screening.to_dict("records")
+        )
+        session.commit()
+    return len(screening)
 
 
 def demo_loans_stored(engine: Engine) -> int:

@@ -18,7 +18,15 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from api.db import make_engine, migrate
-from api.demo_loans import APPLICATIONS_PER_ENTERPRISES, demo_loans_stored, plan_loans, store_loans
+from api.demo_loans import (
+    APPLICATIONS_PER_ENTERPRISES,
+    SCREENED_PER_ENTERPRISES,
+    demo_loans_stored,
+    plan_loans,
+    plan_screening,
+    store_loans,
+    store_screening,
+)
 from api.portal.passwords import set_demo_passwords
 from api.repository import DemoAccounts, create_demo_accounts, refresh_profiles, upsert_enterprises
 from config.settings import Settings
@@ -33,6 +41,7 @@ from models.artifact import ScorecardScale
 from models.generic import TableSpec
 from models.history import CHAMPION
 from models.registry import load_model_by_alias
+from models.train import training_recipe
 from models.workflow import register_run, train_and_validate
 from scoring.facts import facts_by_enterprise, load_fact_tables, policy_records, revenue_evidence
 
@@ -189,7 +198,8 @@ class DemoPipeline:
         report to MLflow, register it as ``champion`` (recorded in the champion history)."""
         s = self.settings
         inputs = {"upstream": profiled, "tracking": s.resolved_mlflow_uri, "model": s.model_name,
-                  "calibration": s.model_calibration, "oot_months": s.model_oot_months}
+                  "calibration": s.model_calibration, "oot_months": s.model_oot_months,
+                  "training": training_recipe()}
         stamp = self.root / "stamps" / "model.json"
         previous = _read_stamp(stamp)
         if previous is not None and not self._registered(previous["result"].get("version")):
@@ -289,7 +299,8 @@ class DemoPipeline:
         """Stage 7: the demo banks' loans over the last 30 months, scored by the champion and reported (回传)
         through the loan-report storage (``api.demo_loans``), so regulators and monitoring see real figures."""
         s = self.settings
-        inputs = {"upstream": modelled, "extracted_on": generated["extracted_on"], "seed": s.seed}
+        inputs = {"upstream": modelled, "extracted_on": generated["extracted_on"], "seed": s.seed,
+                  "screened_per": SCREENED_PER_ENTERPRISES}
         url = s.resolved_database_url
         engine = make_engine(url)
         if demo_loans_stored(engine) == 0:
@@ -313,9 +324,12 @@ class DemoPipeline:
                 events = stored.events
             else:
                 events = 0
+            screening = plan_screening(scored, end=extracted_on, seed=s.seed,
+                                       per_month=max(1, s.demo_enterprises // SCREENED_PER_ENTERPRISES))
+            screened = store_screening(engine, screening, model_name=s.model_name, model_version=version)
             disbursed = sum(any(e.body.type == "disbursement" for e in loan.events) for loan in loans)
             return {"summary": f"{len(loans):,} applications, {disbursed:,} loans disbursed, {events:,} events "
-                    "reported by the demo banks"}
+                    f"reported by the demo banks; {screened:,} more enterprises scored without applying"}
 
         try:
             return self._stage("loan reports", self.root / "stamps" / "loan_reports.json", inputs, build)

@@ -11,7 +11,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.db.models import Authorisation, LoanEvent, ScoreResponse
-from api.demo_loans import DEMO_BANK_CODES, LOAN_ID_PREFIX, PlannedLoan, demo_loans_stored, plan_loans, store_loans
+from api.demo_loans import (
+    DEMO_BANK_CODES,
+    LOAN_ID_PREFIX,
+    PlannedLoan,
+    demo_loans_stored,
+    plan_loans,
+    plan_screening,
+    store_loans,
+    store_screening,
+)
 from api.loans import default_date, field_errors, order_errors
 from api.regulator_metrics import credit_lending, report_quality
 from api.repository import create_demo_accounts
@@ -111,3 +120,17 @@ def test_stored_through_report_event(engine: Engine, db: Session, settings: Sett
     lending = credit_lending(db, period="year", as_of=END).set_index("period")
     assert lending.loc["2026", "disbursed_amount"] > 0
     assert pd.notna(lending.loc["2026", "balance_yoy"])  # 30 months of loans: the growth exists
+
+
+def test_screening_scores_are_stored_once(engine: Engine, db: Session, settings: Settings) -> None:
+    for uscc in USCCS:
+        add_enterprise(db, uscc)
+    create_demo_accounts(engine, settings.model_copy(update={"env": "development"}), USCCS[:1])
+    screening = plan_screening(_scored(USCCS), end=END, per_month=10, seed=5)
+    assert screening["requested_on"].max() <= END
+    assert (screening.groupby(pd.to_datetime(screening["requested_on"]).dt.to_period("M")).size() <= 10).all()
+    # each is scored on its latest profile before its month
+    assert (pd.to_datetime(screening["profile_as_of"]) < pd.to_datetime(screening["requested_on"])).all()
+    assert store_screening(engine, screening, model_name="pre_credit_pd", model_version="1") == len(screening)
+    assert store_screening(engine, screening, model_name="pre_credit_pd", model_version="1") == 0
+    assert db.scalar(select(func.count()).select_from(ScoreResponse)) == len(screening)
