@@ -22,7 +22,7 @@ from models.calibration import (
     calibrator_from_dict,
     choose_calibration,
 )
-from models.crossfit import CrossFit, cross_fit
+from models.crossfit import CV_FOLDS, CrossFit, cross_fit
 from models.metrics import discrimination, probability_metrics, psi
 
 logger = logging.getLogger(__name__)
@@ -41,22 +41,27 @@ __all__ = [
     "monotone_constraints",
     "split_out_of_time",
     "train_pd_model",
+    "training_recipe",
 ]
 
 ID_COLUMN = "uscc"
 DATE_COLUMN = "as_of"
 TARGET_COLUMN = "default_12m"
 
+# Chosen by a small seeded search on the demo's development rows only (4 folds by enterprise, lowest mean
+# held-out log-loss; never the out-of-time window): slow learning, small trees, a third of the features per
+# tree, large leaves and L2 shrinkage beat the earlier 15 leaves at 0.05 (mean log-loss 0.16538 vs 0.16592).
+# The synthetic region's risk is close to additive in many noisy signals, so variance is what costs AUC.
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "metric": ["binary_logloss", "auc"],  # early stopping on the first: steadier than AUC on few defaults
-    "num_leaves": 15,  # reason codes (TreeSHAP) cost ~1 ms per row at 15 leaves, ~3.6 ms at 31
-    "learning_rate": 0.05,
-    "min_data_in_leaf": 100,
-    "feature_fraction": 0.8,
+    "num_leaves": 7,  # reason codes (TreeSHAP) cost grows with leaves: ~1 ms per row at 15, ~3.6 ms at 31
+    "learning_rate": 0.02,
+    "min_data_in_leaf": 300,
+    "feature_fraction": 0.4,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
-    "lambda_l2": 1.0,
+    "lambda_l2": 10.0,
     "max_bin": 255,
     "deterministic": True,
     "force_row_wise": True,  # with deterministic=True: same data, seed and threads give the same model
@@ -64,6 +69,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 MAX_BOOST_ROUNDS = 2_000
 EARLY_STOPPING_ROUNDS = 100
+TRAINING_VERSION = 2  # 2: trees from cross-fitting, calibration on out-of-fold margins, refit on development
+
+
+def training_recipe() -> dict[str, Any]:
+    """What decides the model trained from the same table: stamped by pipelines so a change retrains."""
+    return {"version": TRAINING_VERSION, "params": DEFAULT_PARAMS, "cv_folds": CV_FOLDS,
+            "max_rounds": MAX_BOOST_ROUNDS, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 
 from models.artifact import PdModelArtifact
 from models.registry import load_model_by_alias, log_and_register
-from models.train import TrainedModel, feature_matrix
+from models.train import DEFAULT_PARAMS, TrainedModel, feature_matrix
 from tests.utils.training_frames import make_training_frame
 
 pytestmark = pytest.mark.slow
@@ -36,6 +36,6 @@ def test_register_load_and_promote(trained: TrainedModel, artifact: PdModelArtif
     run = MlflowClient(tracking_uri=uri).get_run(first.run_id)
     assert run.data.metrics["auc_oot"] == pytest.approx(trained.metrics["oot"]["auc"])
     assert run.data.metrics["auc_validation"] == pytest.approx(trained.metrics["validation"]["auc"])
-    assert run.data.params["num_leaves"] == "15"
+    assert run.data.params["num_leaves"] == str(DEFAULT_PARAMS["num_leaves"])
     assert run.info.status == "FINISHED"
     assert run.info.artifact_uri.startswith(store.resolve().as_uri())

@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 
 from features.catalogue import FEATURE_NAMES
 from models.train import (
+    DEFAULT_PARAMS,
     PlattCalibrator,
     TrainedModel,
     feature_matrix,
@@ -71,7 +72,7 @@ def test_trained_model_ranks_out_of_time(trained: TrainedModel):
     assert trained.metrics["oot"]["gini"] == pytest.approx(2 * trained.metrics["oot"]["auc"] - 1)
     assert set(trained.metrics) == {"train", "validation", "oot"}
     assert trained.feature_names == FEATURE_NAMES
-    assert trained.params["num_leaves"] == 15 and trained.params["deterministic"] is True
+    assert trained.params["num_leaves"] == DEFAULT_PARAMS["num_leaves"] and trained.params["deterministic"] is True
     assert trained.oot_start > trained.train_end
     assert 0 <= trained.metrics["oot"]["psi"] < 0.1  # the synthetic population does not drift
 
