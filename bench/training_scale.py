@@ -4,9 +4,10 @@ Builds a synthetic panel with ``tests.utils.training_frames.make_training_frame`
 a latent risk driving features and the 12-month default label, ≈5 % defaults, some features missing):
 ``--rows`` applications as enterprises × ``--dates`` quarterly application dates (default 50,000 × 20, five
 years, so the 12-month out-of-time window holds a fifth of the rows). Then, in a fresh child process per
-case, it trains the model as ``xinyi-models train`` does (out-of-time split, monotone LightGBM with early
-stopping on validation, calibration chosen on validation, metrics: ``models.train.train_pd_model``; the
-baselines and the report are not timed) and
+case, it trains the model as ``xinyi-models train`` does (out-of-time split, monotone LightGBM: locally 4
+boosters cross-fitted by enterprise with early stopping, then the refit on all development rows and the
+calibration chosen on out-of-fold margins; on Dask early stopping and calibration on validation; metrics:
+``models.train.train_pd_model``; the baselines and the report are not timed) and
 prints the wall time of generating and of training, the out-of-time AUC and the child's own peak resident
 memory (VmHWM from /proc/self/status; the peak is reset after generating, where the kernel allows, so the
 training peak includes the table held in memory but not the generator's temporaries).
