@@ -1,0 +1,121 @@
+"""Soak: hold 70 % of measured capacity on ``POST /v1/scores`` for ten minutes ([reliability] targets).
+
+Sets up the server exactly as bench/api_load.py does (its trained model, a temporary SQLite database with
+enterprises, grants and one bank key, uvicorn with ``--workers`` processes on loopback, rate limit off), then:
+
+1. capacity: the closed loop at ``--concurrency`` clients for ``--capacity-seconds``, in requests a second;
+2. soak: the open loop (Poisson arrivals, latency from the planned send time) at ``--load`` × capacity, one
+   minute at a time for ``--minutes``, printing each minute's p50, p99 and non-200 answers and the resident
+   memory of the server's process tree (uvicorn and its workers, psutil) at the end of the minute.
+
+Targets: no error over the whole soak; server memory at the end within 10 % of its level after the first
+minute (warm caches, connections open). Usage::
+
+    .venv/bin/python bench/api_soak.py [--minutes 10] [--load 0.7] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api_load import (  # bench/api_load.py: the same server and load generator
+    MIN_TREES,
+    MODEL_DIR_ENV,
+    bench_profiles,
+    closed_loop,
+    free_port,
+    ms,
+    open_loop,
+    seed_database,
+    start_server,
+    trained_service,
+)
+
+from bench.results import record
+from config.settings import Settings, get_settings
+from scoring.service import ScoreService
+
+MEMORY_GROWTH_TARGET = 10.0  # per cent
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its children, in MiB."""
+    root = psutil.Process(pid)
+    total = 0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total / 2**20
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--load", type=float, default=0.7, help="share of the measured capacity offered")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients measuring capacity")
+    parser.add_argument("--capacity-seconds", type=float, default=20.0)
+    parser.add_argument("--enterprises", type=int, default=500)
+    parser.add_argument("--champion", action="store_true", help="serve the registry's champion (no training)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="xinyi-api-soak-") as tmp:
+        data_dir = Path(tmp)
+        env = {**os.environ, "XINYI_DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
+               "XINYI_RATE_LIMIT_PER_SECOND": "0", "XINYI_KEY_CACHE_SECONDS": "3600"}
+        if args.champion:
+            service = ScoreService.from_registry(get_settings())
+        else:
+            service = trained_service(MIN_TREES)
+            service.artifact.save(data_dir / "model")
+            env[MODEL_DIR_ENV] = str(data_dir / "model")
+        usccs, key = seed_database(Settings(database_url=env["XINYI_DATABASE_URL"]),
+                                   bench_profiles(service, args.enterprises))
+        port = free_port()
+        server = start_server(env, args.workers, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            latencies, failures, elapsed = asyncio.run(
+                closed_loop(base, key, usccs, args.concurrency, args.capacity_seconds))
+            capacity = len(latencies) / elapsed
+            rate = args.load * capacity
+            print(f"capacity: {capacity:.0f} req/s at concurrency {args.concurrency} ({len(failures)} non-200); "
+                  f"soak at {rate:.0f} req/s for {args.minutes} min, {args.workers} workers, {os.cpu_count()} cores")
+            print(f"{'minute':>6} {'sent':>7} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'server MiB':>11}")
+            errors, memory, worst_p99 = len(failures), [], 0.0
+            for minute in range(1, args.minutes + 1):
+                latencies, failures, sent = asyncio.run(open_loop(base, key, usccs, rate, 60.0))
+                errors += len(failures)
+                memory.append(tree_rss_mib(server.pid))
+                worst_p99 = max(worst_p99, ms(latencies, 99))
+                print(f"{minute:>6} {sent:>7} {ms(latencies, 50):>7.2f} {ms(latencies, 99):>7.2f} "
+                      f"{len(failures):>8} {memory[-1]:>11,.0f}", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    growth = (memory[-1] / memory[0] - 1) * 100
+    print(f"\nerrors: {errors} (target 0); server memory {memory[0]:,.0f} → {memory[-1]:,.0f} MiB after the first "
+          f"minute: {growth:+.1f} % (target < {MEMORY_GROWTH_TARGET:g} %); worst minute p99 {worst_p99:.2f} ms; "
+          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    record("capacity (closed loop)", capacity, "req/s")
+    record(f"offered load, {args.load:.0%} of capacity", rate, "req/s")
+    record(f"errors over {args.minutes} min", errors, "responses", 0, "<=")
+    record("server memory growth after the first minute", growth, "%", MEMORY_GROWTH_TARGET, "<=")
+    record("worst minute p99", worst_p99, "ms")
+    return 0 if errors == 0 and growth <= MEMORY_GROWTH_TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
