@@ -11,7 +11,7 @@ from bench.api_fuzz import fuzz
 from config.settings import Settings
 from tests.api.factories import FakeScorer, Scenario, bearer
 
-CASES_PER_OPERATION = 6
+CASES_PER_OPERATION = 10
 
 
 @pytest.mark.slow
@@ -26,5 +26,5 @@ def test_no_operation_answers_a_server_error_or_off_the_document(
     reports = fuzz(app, callers, CASES_PER_OPERATION)
 
     assert len(reports) >= 30
-    assert all(r.cases >= 1 and r.calls == r.cases * len(callers) for r in reports)
+    assert all(r.cases >= 1 and r.calls == r.cases for r in reports)
     assert {r.label: r.failures for r in reports if r.failures} == {}
