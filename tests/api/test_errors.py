@@ -106,6 +106,6 @@ def test_openapi_groups_routes_by_user(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
 
     tags = {op["tags"][0] for path in spec["paths"].values() for op in path.values()}
-    assert tags == {"bank", "enterprise", "operator", "ops"}
+    assert tags == {"bank", "enterprise", "operator", "ops", "regulator"}
     assert tags == {t["name"] for t in spec["tags"]}  # every group is described
     assert client.get("/docs").status_code == 200
