@@ -95,7 +95,8 @@ def test_monitoring_without_a_model_says_so(browser: TestClient, cast: Cast) -> 
 def champion_browser(settings: Settings, engine: Engine, artifact: PdModelArtifact) -> Iterator[TestClient]:
     """The portal of an app serving model version 3 with the HALVES baseline."""
     service = ScoreService(with_baseline(artifact, HALVES), "pre_credit_pd", "3")
-    app = create_app(settings, score_provider=service)
+    alerting = settings.model_copy(update={"monitoring_min_scores": 1})  # the fixture's months are small
+    app = create_app(alerting, score_provider=service)
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
         yield client
 
