@@ -258,9 +258,9 @@ def fit_pd_model(
     booster is trained on that Dask cluster through ``lightgbm.dask`` (:mod:`models.distributed`);
     ``num_threads`` is then each worker's own thread count. Everything after the booster is the same.
 
-    Calibration is Platt or isotonic, chosen on validation by cross-fitted log-loss (``calibration="auto"``)
-    or forced. Metrics per sample: AUC, KS, Gini, default rate, rows, Brier, log-loss, ECE, mean PD, and PSI
-    of the margin against train for validation and OOT.
+    Calibration is Platt or isotonic, chosen by cross-fitted log-loss (``calibration="auto"``) or forced, on
+    the out-of-fold margins (refit) or on validation. Metrics per sample: AUC, KS, Gini, default rate, rows,
+    Brier, log-loss, ECE, mean PD, and PSI of the margin against train for validation and OOT.
     """
     names = tuple(feature_names)
     if dask_scheduler not in (None, ""):
