@@ -24,6 +24,7 @@ from models.baselines import PLAIN_LIGHTGBM, WOE_SCORECARD, evaluate_baselines
 from models.calibration import CalibrationChoice
 from models.generic import PreparedTable, TableSpec, check_split, fingerprint, prepare_table
 from models.history import CHALLENGER
+from models.monitoring import BaselineError, ScoreBaseline, with_baseline
 from models.registry import RegisteredModel, log_and_register
 from models.report import ReportInputs, Sample, render_report
 from models.train import DataSplit, TrainedModel, feature_matrix, fit_pd_model, split_out_of_time
@@ -121,9 +122,18 @@ def validate_fitted(
         "baselines": {name: samples["oot"] for name, samples in baselines.items()},
         "dropped_columns": prepared.dropped,
     }
-    artifact = PdModelArtifact.from_trained(trained, scale, extra_metadata=extra)
+    artifact = _with_training_baseline(PdModelArtifact.from_trained(trained, scale, extra_metadata=extra), x["train"])
     html = _report(trained, split, baselines, scale, title, record)
     return ValidationRun(trained, artifact, baselines, html, spec, prepared.dropped)
+
+
+def _with_training_baseline(artifact: PdModelArtifact, train_x: np.ndarray) -> PdModelArtifact:
+    """The artifact carrying its training rows' score distribution, the baseline model monitoring's PSI compares
+    served scores with; unchanged when there are too few rows for the baseline's bins."""
+    try:
+        return with_baseline(artifact, ScoreBaseline.from_log_odds(artifact.predict_log_odds(train_x)))
+    except BaselineError:
+        return artifact
 
 
 def train_and_validate(

@@ -12,6 +12,7 @@ from features.catalogue import CATALOGUE_VERSION, FEATURE_SPECS
 from models.artifact import PdModelArtifact
 from models.baselines import PLAIN_LIGHTGBM, WOE_SCORECARD
 from models.generic import fingerprint
+from models.monitoring import stored_baseline, training_window_baseline
 from models.report import SECTIONS
 from models.train import feature_matrix
 from tests.utils.training_frames import small_validation_run
@@ -125,3 +126,13 @@ def test_training_is_reproducible_with_a_seed():
     assert first.trained.calibration == second.trained.calibration
     assert first.baselines == second.baselines
     assert isinstance(pd.Timestamp(first.artifact.metadata["oot_start"]), pd.Timestamp)
+
+
+def test_artifact_carries_its_training_score_baseline_for_monitoring(run_and_frame, tmp_path):
+    run, frame = run_and_frame
+    baseline = stored_baseline(PdModelArtifact.load(run.artifact.save(tmp_path / "model")))
+    assert baseline is not None  # monitoring's PSI needs no training table for models trained from now on
+    assert baseline.rows == run.trained.metrics["train"]["rows"]  # every development row, none out of time
+    recomputed = training_window_baseline(run.artifact, frame)  # what monitoring did without a stored one
+    assert recomputed.rows == baseline.rows
+    assert recomputed.edges == pytest.approx(baseline.edges)
