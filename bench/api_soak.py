@@ -64,7 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--load", type=float, default=0.7, help="share of the measured capacity offered")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (one: as bench/api_load.py, SQLite)")
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients measuring capacity")
     parser.add_argument("--capacity-seconds", type=float, default=20.0)
     parser.add_argument("--enterprises", type=int, default=500)
