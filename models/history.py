@@ -84,3 +84,19 @@ def champion_at(path: Path, moment: str) -> str | None:
         if event.at <= moment:
             version = event.version
     return version
+
+
+def unrecorded_change(path: Path, model: str, champion: str | None) -> ChampionEvent | None:
+    """The event a run killed between moving the ``champion`` alias and recording it failed to write, if the
+    alias names a version the history does not end with; ``None`` when history and registry agree."""
+    if champion is None:
+        return None
+    events = [event for event in read_history(path) if event.model == model]
+    last = events[-1].version if events else None
+    if last == champion:
+        return None
+    action: Action = "register" if last is None else ("rollback" if int(champion) < int(last) else "promote")
+    return ChampionEvent.now(model, champion, last, action,
+                             "recorded on a later run: the alias had moved but the run that moved it was "
+                             "interrupted before recording it")
+

@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from models.artifact import PdModelArtifact
-from models.history import CHALLENGER, CHAMPION, ChampionEvent, default_history_path, record_champion
+from models.history import (
+    CHALLENGER,
+    CHAMPION,
+    ChampionEvent,
+    default_history_path,
+    record_champion,
+    unrecorded_change,
+)
 from models.metrics import auc, brier, expected_calibration_error, ks
 from models.registry import alias_version, client_for, load_model_version, quiet_mlflow
 from models.train import feature_matrix
@@ -112,6 +119,13 @@ def promote(
         client = client_for(tracking_uri)
         version = version or alias_version(client, model_name, CHALLENGER)
         previous = alias_version(client, model_name, CHAMPION)
+    repaired = unrecorded_change(history, model_name, previous)
+    if repaired is not None and not dry_run:
+        record_champion(history, repaired)
+        logger.warning("recorded %s of %s v%s, which an interrupted run had not", repaired.action, model_name,
+                       repaired.version)
+        if version is None:  # the interrupted promotion had already consumed the challenger alias
+            return PromotionDecision(True, repaired.version, repaired.previous, 0, {}, None, (repaired.reason,))
     if version is None:
         raise PromotionError(f"{model_name} has no challenger to promote; train one or name a version")
     if version == previous:
@@ -146,6 +160,10 @@ def rollback(
     with quiet_mlflow():
         client = client_for(tracking_uri)
         previous = alias_version(client, model_name, CHAMPION)
+        repaired = unrecorded_change(history_path or default_history_path(tracking_uri, model_name), model_name,
+                                     previous)
+        if repaired is not None:
+            record_champion(history_path or default_history_path(tracking_uri, model_name), repaired)
         versions = {str(v.version) for v in client.search_model_versions(f"name='{model_name}'")}
         if str(version) not in versions:
             raise PromotionError(f"{model_name} has no version {version} (registered: {sorted(versions, key=int)})")
