@@ -49,6 +49,7 @@ from api.app import create_app
 from api.db import make_engine, migrate
 from api.db.models import Account, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
 from api.security import issue_key
+from bench.results import record
 from config.settings import Settings, get_settings
 from features.catalogue import FEATURE_NAMES
 from features.uscc import make_uscc
@@ -320,6 +321,12 @@ def main() -> None:
     print(f"  saturated throughput (best closed loop, up to concurrency {highest}) / (2 ÷ in-process): "
           f"{best_throughput:.0f} / {ceiling:.0f} req/s = {best_throughput / ceiling:.2f} × (target ≥ 0.9 ×)")
     print(f"  p99 at {args.rate:g} req/s: {open_p99:.2f} ms (target ≤ 15 ms) = {open_p99 / 15:.2f} × the target")
+    record(f"POST /v1/scores p50 at concurrency {lowest} ÷ in-process score + reasons",
+           closed[lowest][0] / in_process_ms, "ratio", 1.3, "<=",
+           note=f"{closed[lowest][0]:.2f} ms against {in_process_ms:.3f} ms")
+    record("saturated throughput ÷ (2 cores ÷ in-process cost)", best_throughput / ceiling, "ratio", 0.9, ">=",
+           note=f"{best_throughput:.0f} req/s")
+    record(f"p99 at {args.rate:g} req/s offered", open_p99, "ms", 15.0, "<=")
 
 
 if __name__ == "__main__":
