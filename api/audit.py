@@ -1,12 +1,14 @@
-"""访问留痕: exactly one ``audit_events`` row per /v1 request, allowed, denied or errored.
+"""访问留痕: exactly one ``audit_events`` row per /v1 request, allowed, denied or errored, stored before the
+answer leaves: when the row cannot be stored the caller gets 503 instead of the data.
 
 An ASGI middleware opens an :class:`AuditContext` per request; dependencies note the actor and USCC as they
-learn them; after the response the row is written in its own short transaction, chained to the row before it
-(``api.audit_chain``). Keys never reach it.
+learn them; once the handler has answered, the row is written in its own short transaction, chained to the
+row before it (``api.audit_chain``). Keys never reach it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -24,6 +26,7 @@ from api.db.models import AuditEvent, utcnow
 logger = logging.getLogger(__name__)
 
 AUDITED_PREFIX = "/v1/"
+AUDIT_UNAVAILABLE_TYPE = "https://xinyi.example/problems/audit-unavailable"  # api.errors.PROBLEM_BASE + slug
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -94,30 +97,42 @@ class AuditMiddleware:
         request.state.request_id = request_id
         request.state.audit = ctx
         status = {"code": 500}
+        audited = scope["path"].startswith(AUDITED_PREFIX)
+        held: list[Message] = []  # an audited answer is held back until its audit row is stored
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
+            if audited:
+                held.append(message)
+            else:
+                await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
             status["code"] = 500
             ctx.detail = "internal"
-            raise
-        finally:
-            if scope["path"].startswith(AUDITED_PREFIX):
+            if audited:
                 await self._record(scope, ctx, status["code"])
+            raise
+        if not audited:
+            return
+        if await self._record(scope, ctx, status["code"]):
+            for message in held:
+                await send(message)
+        else:  # no record of this access, so no answer: the caller may retry (reports are idempotent)
+            await _withheld(send, request_id, scope["path"])
 
-    async def _record(self, scope: Scope, ctx: AuditContext, status: int) -> None:
+    async def _record(self, scope: Scope, ctx: AuditContext, status: int) -> bool:
+        """Store the request's audit row; False (and a logged error) when it could not be stored."""
         app: Any = scope.get("app")
         factory: sessionmaker[Session] | None = getattr(getattr(app, "state", None), "sessionmaker", None)
         if factory is None:
             logger.error("no sessionmaker on app.state; audit row for request %s lost", ctx.request_id)
-            return
+            return False
         event = AuditEvent(
             at=utcnow(),
             request_id=ctx.request_id,
@@ -133,6 +148,24 @@ class AuditMiddleware:
             await run_in_threadpool(write_event, factory, event)
         except Exception:
             logger.exception("audit row for request %s could not be written", ctx.request_id)
+            return False
+        return True
+
+
+async def _withheld(send: Send, request_id: str, path: str) -> None:
+    """503 problem+json in place of an answer whose access could not be recorded."""
+    body = json.dumps({
+        "type": AUDIT_UNAVAILABLE_TYPE,
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "The access could not be recorded in the audit log, so the answer is withheld; retry shortly.",
+        "instance": path,
+        "request_id": request_id,
+    }).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+               (b"retry-after", b"1"), (b"x-request-id", request_id.encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def write_event(factory: sessionmaker[Session], event: AuditEvent) -> None:

@@ -122,3 +122,28 @@ def test_secrets_appear_in_no_audit_row_and_no_log(
     for secret in secrets:
         assert all(secret not in text for text in dumped)
         assert all(secret not in text for text in logged)
+
+
+def test_an_answer_whose_access_cannot_be_recorded_is_withheld(
+    client: TestClient, scenario: Scenario, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.audit
+    from api.errors import PROBLEM_BASE
+
+    def unavailable(*_: object) -> None:
+        raise RuntimeError("database gone")
+
+    before = len(events(db))
+    monkeypatch.setattr(api.audit, "write_event", unavailable)
+    response = client.get("/v1/enterprise/authorisations", headers=bearer(scenario.enterprise_key))
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    problem = response.json()
+    assert problem["type"] == PROBLEM_BASE + "audit-unavailable"
+    assert set(problem) == {"type", "title", "status", "detail", "instance", "request_id"}  # no grant data
+    assert len(events(db)) == before
+    assert client.get("/healthz").status_code == 200  # unaudited probes still answer
+    monkeypatch.undo()
+    assert client.get("/v1/enterprise/authorisations", headers=bearer(scenario.enterprise_key)).status_code == 200
