@@ -119,7 +119,7 @@ def revoke(request: Request, authorisation_id: int, login: PortalEnterprise, che
         note_detail(request, exc.slug)
         return render(request, "error.html", {"message_key": "error.not_found"}, login=login,
                       status_code=exc.status)
-    made = grants.revoke_authorisation(db, grant)
+    made = grants.revoke_authorisation(db, grant, by=login.account)
     note_detail(request, f"authorisation {made.id}")
     target = request.url_for("portal.authorisations").include_query_params(receipt=made.id, done="revoked")
     return RedirectResponse(target, status_code=303)

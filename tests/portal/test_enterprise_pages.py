@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import AuditEvent, Authorisation, Objection
+from api.db.models import AuditEvent, Authorisation, AuthorisationChange, Objection
 from config.settings import Settings
 from tests.api.factories import bearer
 from tests.portal.conftest import Cast, csrf_of, log_in
@@ -100,6 +100,9 @@ def test_revoking_takes_effect_at_once(browser: TestClient, cast: Cast, db: Sess
     assert response.status_code == 303
     db.expire_all()
     assert db.get(Authorisation, grant_id).revoked_at is not None  # type: ignore[union-attr]
+    receipt = db.scalars(select(AuthorisationChange).where(AuthorisationChange.authorisation_id == grant_id,
+                                                           AuthorisationChange.kind == "revoked")).one()
+    assert receipt.account_id == cast.enterprise.id  # the receipt names who revoked, as the API's does
     assert f'data-grant="{grant_id}" data-status="revoked"' in browser.get(response.headers["location"]).text
     assert browser.post("/v1/scores", json={"uscc": cast.scenario.uscc},
                         headers=bearer(cast.scenario.bank_a_key)).status_code == 403
