@@ -249,6 +249,19 @@ def ms(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1e3
 
 
+def server_environment(data_dir: Path, *, champion: bool) -> tuple[dict[str, str], ScoreService]:
+    """The served process's environment (SQLite in ``data_dir``, no rate limit, keys cached) and the model it
+    serves: the registry's champion, or a freshly trained ≥ MIN_TREES model saved under ``data_dir``."""
+    env = {**os.environ, "XINYI_DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
+           "XINYI_RATE_LIMIT_PER_SECOND": "0", "XINYI_KEY_CACHE_SECONDS": "3600"}
+    if champion:
+        return env, ScoreService.from_registry(get_settings())
+    service = trained_service(MIN_TREES)
+    service.artifact.save(data_dir / "model")
+    env[MODEL_DIR_ENV] = str(data_dir / "model")
+    return env, service
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=1,
@@ -262,15 +275,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="xinyi-api-load-") as tmp:
-        data_dir = Path(tmp)
-        env = {**os.environ, "XINYI_DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
-               "XINYI_RATE_LIMIT_PER_SECOND": "0", "XINYI_KEY_CACHE_SECONDS": "3600"}
-        if args.champion:
-            service = ScoreService.from_registry(get_settings())
-        else:
-            service = trained_service(MIN_TREES)
-            service.artifact.save(data_dir / "model")
-            env[MODEL_DIR_ENV] = str(data_dir / "model")
+        env, service = server_environment(Path(tmp), champion=args.champion)
         settings = Settings(database_url=env["XINYI_DATABASE_URL"])
         profiles = bench_profiles(service, args.enterprises)
         usccs, key = seed_database(settings, profiles)

@@ -29,21 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_load import (  # bench/api_load.py: the same server and load generator
-    MIN_TREES,
-    MODEL_DIR_ENV,
     bench_profiles,
     closed_loop,
     free_port,
     ms,
     open_loop,
     seed_database,
+    server_environment,
     start_server,
-    trained_service,
 )
 
 from bench.results import record
-from config.settings import Settings, get_settings
-from scoring.service import ScoreService
+from config.settings import Settings
 
 MEMORY_GROWTH_TARGET = 10.0  # per cent
 
@@ -72,15 +69,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="xinyi-api-soak-") as tmp:
-        data_dir = Path(tmp)
-        env = {**os.environ, "XINYI_DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
-               "XINYI_RATE_LIMIT_PER_SECOND": "0", "XINYI_KEY_CACHE_SECONDS": "3600"}
-        if args.champion:
-            service = ScoreService.from_registry(get_settings())
-        else:
-            service = trained_service(MIN_TREES)
-            service.artifact.save(data_dir / "model")
-            env[MODEL_DIR_ENV] = str(data_dir / "model")
+        env, service = server_environment(Path(tmp), champion=args.champion)
         usccs, key = seed_database(Settings(database_url=env["XINYI_DATABASE_URL"]),
                                    bench_profiles(service, args.enterprises))
         port = free_port()
