@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.audit import AuditMiddleware
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.headers import ApiSecurityHeaders
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.portal import install_portal
@@ -81,6 +82,7 @@ def create_app(
     app.state.metrics = ApiMetrics(app.state)
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(ApiSecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(api_router)
     install_portal(app)
