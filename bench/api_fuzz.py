@@ -5,7 +5,9 @@ Each generated case is drawn for one of the callers (its key fixed) and sent to 
 fresh SQLite database holding one enterprise that authorised one bank, with a profile and a fake scorer; every
 answer is checked for server errors and against the OpenAPI document (status, content type, headers, body
 schema, negative data refused, authentication enforced). Prints per operation the cases generated and the
-distinct failures, then the totals. The suite runs the same runner lightly (tests/api/test_schemathesis.py). Usage::
+distinct failures and the seconds it took, then the totals, which are also recorded for docs/benchmarks.md
+(distinct failures and server errors, target 0; operations that got ``--cases`` cases). The suite runs the same
+runner lightly (tests/api/test_schemathesis.py). Usage::
 
     .venv/bin/python bench/api_fuzz.py [--cases 1000] [--only /v1/scores] [--skip /v1/loans] [--as bank]
 """
@@ -18,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import schemathesis
@@ -27,8 +30,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Err
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.results import record
 
 CHECKED_MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 EXCLUDED_CHECKS = [positive_data_acceptance]
@@ -46,6 +52,12 @@ class OperationReport:
     cases: int = 0
     calls: int = 0
     failures: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def server_errors(self) -> int:
+        """Distinct failures that are server errors (a 5xx answer, or the app raised)."""
+        return sum("server error" in title.lower() for title in self.failures)
 
 
 def _failure_titles(error: BaseException) -> list[str]:
@@ -64,6 +76,8 @@ def fuzz(app: FastAPI, callers: Mapping[str, Mapping[str, str]], cases: int, *, 
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     reports = []
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()  # the document itself is broken: nothing to fuzz against
         operation = result.ok()
         if (only is not None and not operation.path.startswith(only)) or operation.path.startswith(skip):
             continue
@@ -71,14 +85,21 @@ def fuzz(app: FastAPI, callers: Mapping[str, Mapping[str, str]], cases: int, *, 
         # the caller's key is fixed in each case (in both places the document allows), so a negative case never
         # breaks it only to have it put back; it is also passed as explicit auth, which the auth checks probe
         strategy = st.one_of(*(
-            operation.as_strategy(generation_mode=mode, headers=_key_headers(headers)).map(lambda c, r=role: (r, c))
+            operation.as_strategy(generation_mode=mode, headers=_key_headers(headers)).map(partial(_as, role))
             for mode in CHECKED_MODES for role, headers in callers.items()
         ))
+        started = time.perf_counter()
         _run(strategy, report, callers, cases)
+        report.seconds = time.perf_counter() - started
         reports.append(report)
         if on_done is not None:
             on_done(report)
     return reports
+
+
+def _as(role: str, case: schemathesis.Case) -> tuple[str, schemathesis.Case]:
+    """A generated case paired with the caller it is sent as."""
+    return role, case
 
 
 def _key_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -133,7 +154,8 @@ def fuzz_app(database_url: str) -> tuple[FastAPI, dict[str, dict[str, str]]]:
 
 def print_report(report: OperationReport) -> None:
     """One operation's line, and each distinct failure with a request that shows it."""
-    print(f"  {report.label:<58} {report.cases:>6} {report.calls:>6} {len(report.failures):>8}", flush=True)
+    print(f"  {report.label:<58} {report.cases:>6} {report.calls:>6} {len(report.failures):>8} {report.seconds:>7.1f}",
+          flush=True)
     for title, curl in report.failures.items():
         print(f"      {title}\n        e.g. {curl[:300]}", flush=True)
 
@@ -151,7 +173,7 @@ def main() -> None:
         callers = {role: every_caller[role] for role in args.roles}
         print(f"schemathesis {schemathesis.__version__}: up to {args.cases} cases per operation (positive and "
               f"negative), each drawn for one of: {', '.join(callers)}")
-        print(f"  {'operation':<58} {'cases':>6} {'calls':>6} {'failures':>8}", flush=True)
+        print(f"  {'operation':<58} {'cases':>6} {'calls':>6} {'failures':>8} {'seconds':>7}", flush=True)
         started = time.perf_counter()
         reports = fuzz(app, callers, args.cases, only=args.only, skip=tuple(args.skip), on_done=print_report)
         spent = time.perf_counter() - started
@@ -159,6 +181,15 @@ def main() -> None:
     print(f"\n{len(reports)} operations, {sum(r.cases for r in reports):,} cases, {sum(r.calls for r in reports):,} "
           f"calls in {spent:.0f} s; {total_failures} distinct failures; operations under {args.cases} cases: "
           f"{sum(r.cases < args.cases for r in reports)} (their inputs allow fewer distinct cases)")
+    short = [r for r in reports if r.cases < args.cases]
+    record("distinct failures (server errors and answers off the OpenAPI document)", total_failures, "failures",
+           0, "<=", note=f"{sum(r.server_errors for r in reports)} of them server errors")
+    record("distinct server errors", sum(r.server_errors for r in reports), "failures", 0, "<=")
+    record(f"operations fuzzed with {args.cases:,} cases", len(reports) - len(short), "operations",
+           note=f"as {', '.join(callers)}; positive and negative cases; under {args.cases:,} (their inputs allow "
+           f"fewer distinct cases): {', '.join(f'{r.label} ({r.cases})' for r in short) or 'none'}")
+    record("cases generated", sum(r.cases for r in reports), "cases",
+           note=f"{len(reports)} operations in {spent:.0f} s")
     sys.exit(1 if total_failures else 0)
 
 

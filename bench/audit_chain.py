@@ -4,9 +4,10 @@ Prints, for SQLite (a temporary file) and, when reachable, PostgreSQL (a tempora
 ``XINYI_TEST_POSTGRES_DSN``): the median and p99 of one append by one writer, beside the median of the same
 row inserted and committed into an unchained copy of the table (the cost of a commit alone); rows a second appended by
 ``--threads`` writers at once (each append locks the chain head); and rows a second ``verify_chain`` checks.
-Usage::
+Each figure is also recorded for docs/benchmarks.md (no targets: [api] states none for the chain). Usage::
 
     .venv/bin/python bench/audit_chain.py [--appends 2000] [--threads 4] [--verify-rows 20000]
+        [--databases sqlite postgresql]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from api.audit import write_event
 from api.audit_chain import verify_chain
 from api.db import make_engine, make_sessionmaker, migrate
 from api.db.models import AuditEvent, utcnow
+from bench.results import record
 
 PG_DSN = os.environ.get("XINYI_TEST_POSTGRES_DSN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -124,6 +126,11 @@ def run(name: str, url: str, appends: int, threads: int, verify_rows: int) -> No
               f"  | {threads} writers: "
               f"{concurrent_rate:7.0f} rows/s  | verify: {result.rows_checked:,} rows in {verify_seconds:.2f} s "
               f"({result.rows_checked / verify_seconds:,.0f} rows/s), intact")
+        record(f"{name}: audit append p50", p50, "ms", note=f"unchained insert and commit p50 {plain_p50:.2f} ms")
+        record(f"{name}: audit append p99", p99, "ms")
+        record(f"{name}: appends a second, {threads} writers", concurrent_rate, "rows/s")
+        record(f"{name}: rows verified a second", result.rows_checked / verify_seconds, "rows/s",
+               note=f"{result.rows_checked:,} rows, chain intact")
     finally:
         engine.dispose()
 
@@ -133,9 +140,13 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--verify-rows", type=int, default=20_000)
+    parser.add_argument("--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    with sqlite_url() as url:
-        run("sqlite", url, args.appends, args.threads, args.verify_rows)
+    if "sqlite" in args.databases:
+        with sqlite_url() as url:
+            run("sqlite", url, args.appends, args.threads, args.verify_rows)
+    if "postgresql" not in args.databases:
+        return
     with postgres_url() as pg:
         if pg is None:
             print(f"postgresql not reachable at {make_url(PG_DSN).render_as_string(hide_password=True)}; skipped")

@@ -2,8 +2,13 @@
 
 ``make bench`` runs the full size (the sizes the targets are stated at), ``make bench-quick`` a small one for a
 quick look. Each bench runs as its own process with ``BENCH_RESULTS`` naming a file that its
-:func:`bench.results.record` calls append to; a bench that records nothing yet is listed with its exit status
-and the last lines it printed. Usage::
+:func:`bench.results.record` calls append to; a bench that records nothing is listed with its exit status and
+the last lines it printed.
+
+Each bench's outcome (figures, command, status, seconds, date, commit, size, machine and the load average when it
+started and ended) is kept in a JSON file next to the page (docs/benchmarks.json). A run without ``--only``
+starts that file afresh; ``--only X`` replaces only X's entry and keeps the others, so a full run can be made in
+pieces at different times. The page is re-rendered from all entries after each bench. Usage::
 
     .venv/bin/python bench/report.py [--size quick|full] [--only ingest_throughput ...] [--out docs/benchmarks.md]
 """
@@ -18,14 +23,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report_page import render
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
 TAIL_LINES = 12
+QUICK_TIMEOUT_S = 1800.0
 
 
 @dataclass(frozen=True)
@@ -62,26 +72,44 @@ BENCHES = (
     Bench("api_soak", "reliability", "70 % of capacity on POST /v1/scores: errors, latency by minute, server "
           "memory growth", ("--minutes", "10"), ("--champion", "--minutes", "2", "--capacity-seconds", "5")),
 )
+KNOWN = {bench.script: bench for bench in BENCHES}
 
 
 @dataclass
 class Outcome:
-    """What one bench run gave: its command, exit status, time, recorded figures and last printed lines."""
+    """What one bench run gave, and when and where it ran: what the page shows for that bench."""
 
-    bench: Bench
+    script: str
     command: list[str]
     status: int | None
     seconds: float
     figures: list[dict[str, Any]] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
+    size: str = "quick"
+    date: str = ""
+    commit: str = ""
+    load_start: list[float] = field(default_factory=list)
+    load_end: list[float] = field(default_factory=list)
+    machine: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def bench(self) -> Bench:
+        return KNOWN[self.script]
+
+    @classmethod
+    def from_json(cls, entry: dict[str, Any]) -> Outcome:
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in entry.items() if k in names})
 
 
-def run(bench: Bench, size: str, timeout: float) -> Outcome:
-    """Run one bench as a child process and collect what it recorded."""
+def run(bench: Bench, size: str, timeout: float, note: str = "") -> Outcome:
+    """Run one bench as a child process and collect what it recorded, with the date, commit and load."""
     args = bench.full if size == "full" else bench.quick
     command = [sys.executable, f"bench/{bench.script}.py", *args]
     with tempfile.NamedTemporaryFile(prefix=f"bench-{bench.script}-", suffix=".jsonl", delete=False) as handle:
         results = Path(handle.name)
+    date, load_start = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), _load()
     started = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=ROOT, env={**os.environ, "BENCH_RESULTS": str(results)},
@@ -94,7 +122,13 @@ def run(bench: Bench, size: str, timeout: float) -> Outcome:
     seconds = time.perf_counter() - started
     figures = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
     results.unlink(missing_ok=True)
-    return Outcome(bench, ["python", *command[1:]], status, seconds, figures, output[-TAIL_LINES:])
+    return Outcome(bench.script, ["python", *command[1:]], status, seconds, figures, output[-TAIL_LINES:], size,
+                   date, _commit(), load_start, _load(), machine(), note)
+
+
+def _load() -> list[float]:
+    """The 1-, 5- and 15-minute load averages: above the core count, other work shared the cores."""
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 def _text(value: str | bytes | None) -> str:
@@ -123,95 +157,74 @@ def machine() -> dict[str, str]:
 def _commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                           text=True, check=False)
-    return done.stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True, check=False)
+    commit = done.stdout.strip() or "unknown"
+    return f"{commit} + uncommitted changes" if dirty.stdout.strip() else commit
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+def results_path(out: Path) -> Path:
+    """Where the entries behind a page are kept: beside it, ``.json`` for ``.md``."""
+    return out.with_suffix(".json")
 
 
-def _verdict(figure: dict[str, Any]) -> str:
-    return {True: "met", False: "**missed**", None: ""}[figure.get("met")]
+def load_entries(path: Path) -> dict[str, Outcome]:
+    """The kept outcomes by bench; benches no longer in ``BENCHES`` are dropped with a notice."""
+    if not path.exists():
+        return {}
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    entries = {}
+    for script, entry in kept.get("benches", {}).items():
+        if script in KNOWN:
+            entries[script] = Outcome.from_json(entry)
+        else:
+            print(f"{path}: dropped the entry of {script!r}, no longer a bench", file=sys.stderr)
+    return entries
 
 
-def _status(outcome: Outcome) -> str:
-    if outcome.status is None:
-        return "stopped (time limit)"
-    return "ok" if outcome.status == 0 else f"exit {outcome.status}"
+def save_entries(path: Path, entries: dict[str, Outcome]) -> None:
+    """Write the outcomes in bench order, replacing the file in one step."""
+    ordered = {b.script: asdict(entries[b.script]) for b in BENCHES if b.script in entries}
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_text(json.dumps({"benches": ordered}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(staging, path)
 
 
-def render(outcomes: list[Outcome], size: str, note: str) -> str:
-    """The Markdown page."""
-    info, now = machine(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = "quick size, shared machine" if size == "quick" else "full size: the sizes the targets are stated at"
-    lines = [
-        "# Benchmarks", "",
-        "<!-- generated by bench/report.py (make bench / make bench-quick); edit the benches, not this page -->", "",
-        f"## {title}", "",
-        f"Run on {now} at commit `{_commit()}` with `make bench{'-quick' if size == 'quick' else ''}`.", "",
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']} memory; {info['system']}, "
-        f"Python {info['python']}.", "",
-    ]
-    if note:
-        lines += [note, ""]
-    lines += ["| area | bench | figure | value | unit | target | met |", "|---|---|---|---:|---|---|---|"]
-    for outcome in outcomes:
-        for figure in outcome.figures:
-            target = ("" if figure["target"] is None
-                      else f"{figure['comparison'].replace('>=', '≥').replace('<=', '≤')} {_number(figure['target'])}")
-            lines.append(f"| {outcome.bench.area} | {outcome.bench.script} | {figure['name']} | "
-                         f"{_number(figure['value'])} | {figure['unit']} | {target} | {_verdict(figure)} |")
-        if not outcome.figures:
-            lines.append(f"| {outcome.bench.area} | {outcome.bench.script} | *no recorded figures* | | | | "
-                         f"{_status(outcome)} |")
-    lines += ["", "## Each bench", ""]
-    for outcome in outcomes:
-        bench = outcome.bench
-        lines += [f"### {bench.script} ({bench.area})", "", f"{bench.what}.", "",
-                  f"`{' '.join(outcome.command)}`: {_status(outcome)} in {outcome.seconds:.0f} s."]
-        if bench.needs:
-            lines[-1] += f" Needs {bench.needs}."
-        notes = [f"- {f['name']}: {f['note']}" for f in outcome.figures if f.get("note")]
-        if notes:
-            lines += ["", *notes]
-        if not outcome.figures:
-            lines += ["", "It recorded no figures (no `bench.results.record` calls yet, or it stopped before them); "
-                      "the last lines it printed:", "", "```", *outcome.tail, "```"]
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+def keep(out: Path, outcome: Outcome, entries: dict[str, Outcome]) -> None:
+    """Put ``outcome`` in place of its bench's entry, save the entries beside ``out`` and re-render ``out``."""
+    entries[outcome.script] = outcome
+    save_entries(results_path(out), entries)
+    page = render([entries[b.script] for b in BENCHES if b.script in entries],
+                  [b for b in BENCHES if b.script not in entries], machine())
+    out.write_text(page, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=("quick", "full"), default="quick")
-    parser.add_argument("--only", nargs="+", help="run only these benches (the page lists only them)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", nargs="+", help="run only these benches; the others keep their last entries")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the page; its entries go beside it as .json")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per bench (default: none for full, "
-                        "1800 for quick)")
-    parser.add_argument("--note", default="", help="a line printed under the machine (e.g. what else was running)")
+                        f"{QUICK_TIMEOUT_S:.0f} for quick)")
+    parser.add_argument("--note", default="", help="a line kept with each bench run now (e.g. what else was running)")
     args = parser.parse_args(argv)
-    known = {bench.script: bench for bench in BENCHES}
-    unknown = sorted(set(args.only or ()) - set(known))
+    unknown = sorted(set(args.only or ()) - set(KNOWN))
     if unknown:
-        parser.error(f"unknown benches {unknown}; known: {sorted(known)}")
-    chosen = [known[name] for name in args.only] if args.only else list(BENCHES)
-    timeout = args.timeout or (1800.0 if args.size == "quick" else 24 * 3600.0)
-    outcomes: list[Outcome] = []
-    for position, bench in enumerate(chosen):
-        print(f"running {bench.script} ({args.size}) …", flush=True)
-        outcome = run(bench, args.size, timeout)
-        print(f"  {_status(outcome)} in {outcome.seconds:.0f} s, {len(outcome.figures)} figures", flush=True)
-        outcomes.append(outcome)
-        waiting = [b.script for b in chosen[position + 1:]]  # the page is rewritten after each bench
-        note = args.note + (f" Not run yet: {', '.join(waiting)}." if waiting else "")
-        args.out.write_text(render(outcomes, args.size, note.strip()), encoding="utf-8")
-    print(f"wrote {args.out}")
-    missed = any(f.get("met") is False for o in outcomes for f in o.figures)
-    return 1 if missed else 0
+        parser.error(f"unknown benches {unknown}; known: {sorted(KNOWN)}")
+    chosen = [KNOWN[name] for name in args.only] if args.only else list(BENCHES)
+    timeout = args.timeout or (QUICK_TIMEOUT_S if args.size == "quick" else 24 * 3600.0)
+    store = results_path(args.out)
+    entries = load_entries(store) if args.only else {}
+    failed = False
+    for bench in chosen:
+        print(f"running {bench.script} ({args.size}), load average {' '.join(map(str, _load()))} …", flush=True)
+        outcome = run(bench, args.size, timeout, args.note)
+        print(f"  {outcome.status if outcome.status is not None else 'stopped'} in {outcome.seconds:.0f} s, "
+              f"{len(outcome.figures)} figures", flush=True)
+        failed |= outcome.status != 0 or any(f.get("met") is False for f in outcome.figures)
+        keep(args.out, outcome, entries)  # after each bench, so an interrupted run keeps what it measured
+    print(f"wrote {args.out} and {store}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""bench/results.py writes one JSON line per figure only when asked; bench/report.py renders targets plainly."""
+"""bench/results.py writes one JSON line per figure only when asked; bench/report.py keeps each bench's outcome
+beside the page, merges a later ``--only`` run into it, and renders targets, dates and load plainly."""
 
 from __future__ import annotations
 
@@ -7,8 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import BENCHES, Outcome, render
+from bench.report import KNOWN, Bench, Outcome, keep, load_entries, results_path, run
 from bench.results import ENV, record
+
+
+def outcome(script: str, status: int | None, figures: list[dict[str, object]], *, date: str, commit: str,
+            size: str = "quick", load: float = 1.5, tail: list[str] | None = None) -> Outcome:
+    return Outcome(script, ["python", f"bench/{script}.py"], status, 12.0, figures, tail or [], size, date, commit,
+                   [load, load, load], [load + 1, load, load],
+                   {"cpu": "Test CPU", "cores": "2", "memory": "8.0 GiB", "system": "Linux", "python": "3.11"})
+
+
+def figure(name: str, value: float, target: float | None = None, comparison: str | None = None,
+           met: bool | None = None) -> dict[str, object]:
+    return {"name": name, "value": value, "unit": "x", "target": target, "comparison": comparison, "met": met,
+            "note": ""}
 
 
 def test_record_appends_judged_figures_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,15 +41,59 @@ def test_record_appends_judged_figures_only_when_asked(tmp_path: Path, monkeypat
         record("half a target", 1.0, "s", target=2.0)
 
 
-def test_page_names_size_machine_targets_and_benches_without_figures() -> None:
-    ingest, fuzz = BENCHES[0], next(b for b in BENCHES if b.script == "api_fuzz")
-    figures = [{"name": "csv rows/s", "value": 250_000.0, "unit": "rows/s", "target": 300_000.0, "comparison": ">=",
-                "met": False, "note": ""}]
-    page = render([Outcome(ingest, ["python", "bench/ingest_throughput.py"], 1, 12.0, figures, []),
-                   Outcome(fuzz, ["python", "bench/api_fuzz.py"], 0, 3.0, [], ["total: 0 failures"])],
-                  "quick", "")
+def test_page_names_size_machine_targets_and_benches_without_figures(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    csv = figure("csv rows/s", 250_000.0, 300_000.0, ">=", False)
+    entries: dict[str, Outcome] = {}
+    keep(out, outcome("ingest_throughput", 1, [csv], date="2026-12-04 18:00 UTC", commit="abc1234"), entries)
+    keep(out, outcome("api_fuzz", 0, [], date="2026-12-04 18:05 UTC", commit="abc1234",
+                      tail=["total: 0 failures"]), entries)
+    page = out.read_text(encoding="utf-8")
 
-    assert "## quick size, shared machine" in page and "cores" in page and "memory" in page
-    assert "| data-sources | ingest_throughput | csv rows/s | 250,000 | rows/s | ≥ 300,000 | **missed** |" in page
+    assert "## quick size" in page and "Test CPU, 2 cores, 8.0 GiB memory" in page
+    assert "| data-sources | ingest_throughput | csv rows/s | 250,000 | x | ≥ 300,000 | **missed** |" in page
+    assert "exit 1 (a target missed)" in page
     assert "| api | api_fuzz | *no recorded figures* | | | | ok |" in page
     assert "total: 0 failures" in page
+    assert "Not run yet: profile_build," in page and "api_soak." in page
+
+
+def test_only_replaces_its_bench_and_keeps_the_others_with_their_own_date_commit_and_load(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    first: dict[str, Outcome] = {}
+    keep(out, outcome("scoring_latency", 0, [figure("single profile ratio", 1.07, 1.2, "<=", True)],
+                      date="2026-12-04 18:00 UTC", commit="aaaa111", load=17.0), first)
+    keep(out, outcome("api_soak", 0, [figure("errors", 0.0, 0.0, "<=", True)],
+                      date="2026-12-04 18:30 UTC", commit="aaaa111", load=16.0), first)
+
+    # a later `--only scoring_latency --size full`: the entries are read back from the JSON beside the page
+    later = load_entries(results_path(out))
+    assert set(later) == {"scoring_latency", "api_soak"}
+    keep(out, outcome("scoring_latency", 0, [figure("single profile ratio", 1.31, 1.2, "<=", False)],
+                      date="2026-12-04 20:10 UTC", commit="bbbb222", size="full", load=0.4), later)
+
+    kept = json.loads(results_path(out).read_text(encoding="utf-8"))["benches"]
+    assert list(kept) == ["scoring_latency", "api_soak"]  # bench order, not the order they ran in
+    assert kept["scoring_latency"]["commit"] == "bbbb222" and kept["scoring_latency"]["load_start"] == [0.4] * 3
+    assert kept["api_soak"]["date"] == "2026-12-04 18:30 UTC" and kept["api_soak"]["load_start"] == [16.0] * 3
+    page = out.read_text(encoding="utf-8")
+    assert "1.07" not in page and "| scoring | scoring_latency (full) | single profile ratio | 1.31 |" in page
+    assert "| reliability | api_soak (quick) | errors | 0 |" in page
+    assert "## mixed sizes" in page
+    assert ("Full size, run 2026-12-04 20:10 UTC at commit `bbbb222`; load average (1, 5, 15 min) 0.4 0.4 0.4 at "
+            "the start") in page
+    assert ("Quick size, run 2026-12-04 18:30 UTC at commit `aaaa111`; load average (1, 5, 15 min) 16.0 16.0 16.0 "
+            "at the start") in page
+
+
+def test_a_bench_run_keeps_its_recorded_figures_date_commit_and_load(tmp_path: Path) -> None:
+    """A real bench in a child process (the audit chain on a temporary SQLite file, tiny): its figures arrive."""
+    tiny = Bench("audit_chain", KNOWN["audit_chain"].area, KNOWN["audit_chain"].what,
+                 quick=("--appends", "20", "--threads", "2", "--verify-rows", "100", "--databases", "sqlite"))
+    ran = run(tiny, "quick", timeout=300)
+
+    assert ran.status == 0, ran.tail
+    names = [f["name"] for f in ran.figures]
+    assert "sqlite: audit append p50" in names and "sqlite: rows verified a second" in names
+    assert all(f["bench"] == "audit_chain" and f["value"] > 0 for f in ran.figures)
+    assert len(ran.load_start) == 3 and ran.commit and ran.date.endswith("UTC") and ran.size == "quick"
