@@ -7,7 +7,7 @@ that are rejected, so a chunk of a million rows is checked in well under a secon
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,47 +55,109 @@ def is_text(array: pa.Array) -> bool:
     return pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
 
 
+def is_dictionary(array: pa.Array) -> bool:
+    """A dictionary-encoded column (Parquet text columns of codes and dates are read this way)."""
+    return pa.types.is_dictionary(array.type)
+
+
+def _string_form(array: pa.Array) -> pa.Array:
+    """Any plain column as strings, nulls kept (typed Parquet cells in their ISO or decimal form)."""
+    if is_text(array):
+        return array
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        return pc.strftime(pc.cast(array, TIMESTAMP), format="%Y-%m-%d")
+    return pc.cast(array, pa.string())
+
+
 class RawColumns:
-    """A chunk's columns with each one's missing-cell mask and string form computed at most once."""
+    """A chunk's columns with each one's missing-cell mask and string form computed at most once.
+
+    A dictionary-encoded column is checked once per distinct value (``distinct``, ``per_value``) and its
+    strings are only materialised for the rows that are quarantined.
+    """
 
     def __init__(self, columns: Mapping[str, pa.Array]) -> None:
         self.columns = dict(columns)
         self._present: dict[str, np.ndarray] = {}
         self._text: dict[str, pa.Array] = {}
+        self._distinct: dict[str, tuple[pa.Array, np.ndarray]] = {}
         self.n_rows = len(next(iter(self.columns.values()))) if self.columns else 0
 
     def arrow(self, name: str) -> pa.Array:
         return self.columns[name]
 
+    def is_dictionary(self, name: str) -> bool:
+        return is_dictionary(self.columns[name])
+
     def text(self, name: str) -> pa.Array:
-        """The column as strings, missing cells as "" (typed Parquet cells in their ISO or decimal form)."""
+        """The column as strings, missing cells as "" (decodes a dictionary column: avoid on the hot path)."""
         if name not in self._text:
             array = self.columns[name]
-            if not is_text(array):
-                if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
-                    array = pc.strftime(pc.cast(array, TIMESTAMP), format="%Y-%m-%d")
-                else:
-                    array = pc.cast(array, pa.string())
-            self._text[name] = array.fill_null("")
+            if is_dictionary(array):
+                values, rows = self.distinct(name)
+                array = values.take(pa.array(rows, pa.int32()))
+            self._text[name] = _string_form(array).fill_null("")
         return self._text[name]
+
+    def distinct(self, name: str) -> tuple[pa.Array, np.ndarray]:
+        """(distinct strings, each row's position among them); a null cell points at an appended "".
+
+        Free for a dictionary column; a plain one is hashed once (``pc.dictionary_encode``).
+        """
+        if name not in self._distinct:
+            array = self.columns[name]
+            if not is_dictionary(array):
+                array = pc.dictionary_encode(_string_form(array))
+            values = _string_form(array.dictionary).fill_null("")
+            rows = pc.fill_null(array.indices, len(values)).to_numpy(zero_copy_only=False).astype(np.int32)
+            self._distinct[name] = (pa.concat_arrays([values, pa.array([""], values.type)]), rows)
+        return self._distinct[name]
+
+    def per_value(self, name: str, compute: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+        """``compute`` over the column's strings (missing = ""), run once per distinct value when the column is
+        dictionary-encoded and broadcast to the rows, or over every cell otherwise."""
+        if self.is_dictionary(name):
+            values, rows = self.distinct(name)
+            return np.asarray(compute(values))[rows]
+        return np.asarray(compute(self.text(name)))
+
+    def is_in(self, name: str, allowed: Sequence[str]) -> np.ndarray:
+        """True where the cell is one of ``allowed``."""
+        value_set = pa.array(list(allowed), pa.string())
+        return self.per_value(name, lambda values: to_bool(pc.is_in(values, value_set=value_set)))
 
     def present(self, name: str) -> np.ndarray:
         """True where the cell is not empty (empty string or null = missing)."""
         if name not in self._present:
             array = self.columns[name]
-            if isinstance(array, pa.StringArray):  # non-empty = a positive length, read off the offsets
-                _, offsets, _ = array.buffers()
-                lengths = np.diff(np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4))
-                present = lengths > 0
+            if is_dictionary(array):
+                self._present[name] = self.per_value(name, lambda values: non_empty(values))
+            elif isinstance(array, pa.StringArray):
+                present = non_empty(array)
                 self._present[name] = present & to_bool(pc.is_valid(array)) if array.null_count else present
             else:
                 valid = pc.is_valid(array)
                 self._present[name] = to_bool(pc.and_(valid, pc.not_equal(array, "")) if is_text(array) else valid)
         return self._present[name]
 
+    def text_at(self, name: str, rows: np.ndarray) -> pa.Array:
+        """The raw cells of ``name`` at ``rows`` as strings, missing as "" (for the quarantine)."""
+        take = pa.array(rows, pa.int64())
+        if name in self._text or not self.is_dictionary(name):
+            return self.text(name).take(take)
+        return _string_form(self.columns[name].take(take).dictionary_decode()).fill_null("")
+
     def cells(self, name: str, rows: np.ndarray) -> list[str]:
         """The raw cells of ``name`` at ``rows`` as Python strings (for messages and the quarantine)."""
-        return [str(v) for v in self.text(name).take(pa.array(rows, pa.int64())).to_pylist()]
+        return [str(v) for v in self.text_at(name, rows).to_pylist()]
+
+
+def non_empty(array: pa.Array) -> np.ndarray:
+    """Positive length, read off a string array's offsets (nulls are not checked here)."""
+    if not isinstance(array, pa.StringArray):
+        return to_bool(pc.greater(pc.binary_length(array), 0))
+    _, offsets, _ = array.buffers()
+    return np.diff(np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4)) > 0
 
 
 def describe(raw: RawColumns, *parts: str | tuple[str, bool]) -> Describe:
@@ -144,12 +206,10 @@ def parse_dates(raw: RawColumns, name: str, shape: str) -> tuple[np.ndarray, np.
             values = values.astype("datetime64[Y]").astype("datetime64[ns]")
         return values, np.zeros(len(values), dtype=bool)
     pattern, fmt = _SHAPES[shape]
-    encoded = raw.text(name).dictionary_encode()
-    uniques = encoded.dictionary
+    uniques, rows = raw.distinct(name)
     candidates = pd.Series(uniques.to_pylist(), dtype=object).where(regex_match(uniques, pattern))
     parsed = pd.to_datetime(candidates, format=fmt, errors="coerce").astype("datetime64[ns]").to_numpy()
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    values = parsed[indices]
+    values = parsed[rows]
     return values, present & np.isnat(values)
 
 

@@ -8,6 +8,7 @@ are resolved across chunks afterwards by ``features.ingest_versions``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from features.ingest_cells import (
     Verdicts,
     describe,
     lookup,
+    non_empty,
     parse_dates,
     parse_numbers,
     regex_match,
@@ -59,36 +61,50 @@ def uscc_message(code: str) -> str:
     return f"uscc: {check.message} (GB 32100, {rule})"
 
 
+_USCC_RULES = tuple(rule for rule in RULE_ORDER if rule.startswith("uscc.") and rule != "uscc.unregistered")
+_UNREGISTERED = len(_USCC_RULES) + 1
+
+
+def _uscc_verdicts(codes: pa.Array, registry: pa.Array | None, warned_codes: pa.Array) -> tuple[np.ndarray,
+                                                                                                 np.ndarray]:
+    """Per code: 0 = fine, i = ``_USCC_RULES[i - 1]`` broken, ``_UNREGISTERED``; and whether position 17 warns.
+
+    Only codes outside the registry (all codes, for registration itself) are checked character by character.
+    """
+    present = non_empty(codes)
+    verdict = np.zeros(len(codes), dtype=np.int8)
+    if registry is None:
+        candidates = np.flatnonzero(present)
+    else:
+        candidates = np.flatnonzero(present & ~to_bool(pc.is_in(codes, value_set=registry)))
+    warned = np.zeros(len(codes), dtype=bool)
+    if len(candidates):
+        rules, warned[candidates] = check_uscc_many(codes.take(pa.array(candidates, pa.int64())))
+        numbered: dict[str | None, int] = {rule: i for i, rule in enumerate(_USCC_RULES, start=1)}
+        numbered[None] = _UNREGISTERED if registry is not None else 0
+        verdict[candidates] = [numbered[rule] for rule in rules]
+    if registry is not None:
+        warned = to_bool(pc.is_in(codes, value_set=warned_codes)) if len(warned_codes) else np.zeros_like(warned)
+    return verdict, warned
+
+
 def _check_uscc(raw: RawColumns, name: str, verdicts: Verdicts, registry: pa.Array | None,
                 warned_codes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The uscc.* format rules; returns (rows not registered, rows whose position 17 only warns).
 
-    Only codes outside the registry (all codes, for registration itself) are checked character by character.
+    A dictionary-encoded column is checked once per distinct code, a plain one once per row.
     """
-    text = raw.text(name)
-    present = raw.present(name)
-    if registry is None:
-        candidates = np.flatnonzero(present)
+    if raw.is_dictionary(name):
+        codes, rows = raw.distinct(name)
+        verdict, warned = _uscc_verdicts(codes, registry, warned_codes)
+        verdict, warned = verdict[rows], warned[rows]
     else:
-        registered = to_bool(pc.is_in(text, value_set=registry))
-        candidates = np.flatnonzero(present & ~registered)
-    rules = np.full(len(candidates), None, dtype=object)
-    warned = np.zeros(raw.n_rows, dtype=bool)
-    if len(candidates):
-        rules, warned[candidates] = check_uscc_many(text.take(pa.array(candidates, pa.int64())))
-    if registry is not None:
-        warned = to_bool(pc.is_in(text, value_set=warned_codes)) if len(warned_codes) else np.zeros_like(warned)
-    failing = rules != None  # noqa: E711 (element-wise on an object array)
-    codes = {code: uscc_message(code) for code in raw.cells(name, candidates[failing])} if failing.any() else {}
-    for rule in RULE_ORDER:
-        if rule.startswith("uscc.") and rule != "uscc.unregistered":
-            broken = np.zeros(raw.n_rows, dtype=bool)
-            broken[candidates[rules == rule]] = True
-            verdicts.reject(broken, name, rule, lookup(raw, name, codes))
-    unregistered = np.zeros(raw.n_rows, dtype=bool)
-    if registry is not None:
-        unregistered[candidates[~failing]] = True
-    return unregistered, warned
+        verdict, warned = _uscc_verdicts(raw.text(name), registry, warned_codes)
+    failing = np.flatnonzero((verdict > 0) & (verdict < _UNREGISTERED))
+    codes_of = {code: uscc_message(code) for code in set(raw.cells(name, failing))} if len(failing) else {}
+    for number, rule in enumerate(_USCC_RULES, start=1):
+        verdicts.reject(verdict == number, name, rule, lookup(raw, name, codes_of))
+    return verdict == _UNREGISTERED, warned
 
 
 def check_chunk(chunk: RawChunk, spec: SourceSpec, extracted_on: pd.Timestamp, registry: pa.Array | None,
@@ -140,12 +156,11 @@ def _check_formats(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed:
             failures["number.format"].append(
                 (name, bad, "is not a decimal number (decimal point, no thousands separator)"))
         elif column.kind is ColumnKind.CODE:
-            text = raw.text(name)
             if column.allowed:
-                known = to_bool(pc.is_in(text, value_set=pa.array(column.allowed, pa.string())))
+                known = raw.is_in(name, column.allowed)
                 expected = "is not one of " + ", ".join(column.allowed)
             else:
-                known = regex_match(text, f"^(?:{column.pattern})$")
+                known = raw.per_value(name, partial(regex_match, pattern=f"^(?:{column.pattern})$"))
                 expected = f"is not a valid code: {column.description}"
             failures["code.unknown"].append((name, raw.present(name) & ~known, expected))
     for rule, checks in failures.items():
@@ -179,8 +194,7 @@ def _check_values(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed: 
 
 def _check_conditionals(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts) -> None:
     """conditional.required, then conditional.not_applicable, for each declared condition."""
-    conditions = {rule: to_bool(pc.is_in(raw.text(rule.when_column), value_set=pa.array(rule.when, pa.string())))
-                  for rule in spec.conditionals}
+    conditions = {rule: raw.is_in(rule.when_column, rule.when) for rule in spec.conditionals}
     for rule in spec.conditionals:
         if rule.required:
             when = "/".join(rule.when)
@@ -196,29 +210,37 @@ def _check_conditionals(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts) -
 
 def _accepted(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed: dict[str, np.ndarray],
               chunk: RawChunk) -> pa.Table:
+    """The rows that passed, typed; text columns stay dictionary-encoded where they came so (and ``_file`` is
+    one dictionary entry), which Parquet writes without hashing every cell again."""
     everything = not verdicts.failed.any()
     ok = np.flatnonzero(~verdicts.failed)
-    take = pa.array(ok, pa.int64())
     arrays: dict[str, pa.Array] = {}
     for column in spec.columns:
-        if column.name in typed:
-            values = typed[column.name] if everything else typed[column.name][ok]
+        name = column.name
+        if name in typed:
+            values = typed[name] if everything else typed[name][ok]
             kind = _TIMESTAMP if column.kind in _DATE_KINDS else pa.float64()
-            arrays[column.name] = pa.array(values, kind, from_pandas=True)
+            arrays[name] = pa.array(values, kind, from_pandas=True)
+            continue
+        present = raw.present(name) if everything else raw.present(name)[ok]
+        missing = None if present.all() else ~present
+        if raw.is_dictionary(name):
+            values, rows = raw.distinct(name)
+            arrays[name] = pa.DictionaryArray.from_arrays(
+                pa.array(rows if everything else rows[ok], pa.int32()), values, mask=missing)
         else:
-            text = raw.text(column.name) if everything else raw.text(column.name).take(take)
-            present = raw.present(column.name) if everything else raw.present(column.name)[ok]
-            arrays[column.name] = text if present.all() else pc.if_else(
-                pa.array(present), text, pa.scalar(None, pa.string()))
-    arrays["_file"] = pa.array([chunk.feed.path], pa.string()).take(np.zeros(len(ok), dtype=np.int64))
+            text = raw.text(name) if everything else raw.text(name).take(pa.array(ok, pa.int64()))
+            arrays[name] = text if missing is None else pc.if_else(
+                pa.array(missing), pa.scalar(None, pa.string()), text)
+    arrays["_file"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(ok), dtype=np.int32)),
+                                                     pa.array([chunk.feed.path], pa.string()))
     arrays["_line"] = pa.array(chunk.lines if everything else chunk.lines[ok], pa.int64())
     return pa.table(arrays)
 
 
 def _quarantine(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, chunk: RawChunk) -> pa.Table:
     bad = np.flatnonzero(verdicts.failed)
-    take = pa.array(bad, pa.int64())
-    arrays: dict[str, pa.Array] = {name: raw.text(name).take(take) for name in spec.column_names}
+    arrays: dict[str, pa.Array] = {name: raw.text_at(name, bad) for name in spec.column_names}
     arrays["_file"] = pa.array([chunk.feed.path] * len(bad), pa.string())
     arrays["_line"] = pa.array(chunk.lines[bad], pa.int64())
     arrays["_field"] = pa.array(verdicts.field[bad].tolist(), pa.string())
