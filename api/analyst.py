@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.loans import loan_defaults
-from config.settings import Settings
+from config.settings import DEFAULT_DAYS_PAST_DUE, Settings
 from features.catalogue import FEATURE_NAMES, FEATURE_SPECS
 from features.outcomes import LABEL, label_applications, load_defaults
 from models.artifact import ScorecardScale
@@ -71,10 +71,13 @@ def default_observed_until(today: date) -> pd.Timestamp:
     return (pd.Timestamp(today) - pd.DateOffset(months=REPORTING_LAG_MONTHS)) + pd.offsets.MonthEnd(0)
 
 
-def known_defaults(engine: Engine, outcomes_file: Path | None) -> pd.DataFrame:
-    """Every default known: the outcomes file (if given and present) and the stored loan reports."""
+def known_defaults(
+    engine: Engine, outcomes_file: Path | None, *, days_past_due: int = DEFAULT_DAYS_PAST_DUE
+) -> pd.DataFrame:
+    """Every default known: the outcomes file (if given and present) and the stored loan reports, read with the
+    default definition's days-past-due threshold (``Settings.default_days_past_due``)."""
     with Session(engine) as session:
-        reported = loan_defaults(session)
+        reported = loan_defaults(session, days_past_due=days_past_due)
     frames = [reported]
     if outcomes_file is not None and outcomes_file.exists():
         frames.insert(0, load_defaults(outcomes_file))

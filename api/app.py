@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.audit import AuditMiddleware
+from api.body_limit import RequestBodyLimit
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.headers import ApiSecurityHeaders
@@ -82,6 +83,7 @@ def create_app(
     app.state.metrics = ApiMetrics(app.state)
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(ApiSecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(api_router)

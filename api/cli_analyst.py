@@ -48,7 +48,7 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings.resolved_database_url)  # a fresh data directory: no reports yet, an empty schema
     engine = make_engine(settings.resolved_database_url)
     try:
-        defaults = known_defaults(engine, outcomes)
+        defaults = known_defaults(engine, outcomes, days_past_due=settings.default_days_past_due)
     finally:
         engine.dispose()
     observed = pd.Timestamp(args.observed_until) if args.observed_until else default_observed_until(date.today())

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,12 @@ logger = logging.getLogger(__name__)
 PROBLEM_BASE = "https://xinyi.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _REQUEST_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
+def problem_instance(path: str) -> str:
+    """The request path as a percent-encoded URI reference (RFC 9457 ``instance``): what the caller sent comes
+    back as data, never as markup."""
+    return quote(path, safe="/")
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ def problem_response(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": problem_instance(request.url.path),
     }
     request_id = getattr(request.state, "request_id", None)
     if request_id:

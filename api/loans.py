@@ -26,10 +26,8 @@ from sqlalchemy.orm import Session
 from api.db.models import Loan, LoanEvent, utcnow
 from api.errors import Conflict, FieldError, ValidationProblem
 from api.schemas import LoanEventIn
+from config.settings import DEFAULT_DAYS_PAST_DUE
 from features.outcomes import DEFAULT_HORIZON_MONTHS, label_applications
-
-DEFAULT_DAYS_PAST_DUE = 90
-"""Default definition (DOMAIN.md): 90+ days past due."""
 
 DETAIL_FIELDS = ("amount", "term_months", "annual_rate", "credit_type", "days_past_due")
 REQUIRED: dict[str, frozenset[str]] = {
@@ -236,21 +234,25 @@ def loan_status(events: Sequence[LoanEvent]) -> str:
     return "applied"
 
 
-def default_date(event: LoanEvent) -> date | None:
+def default_date(event: LoanEvent, days_past_due: int = DEFAULT_DAYS_PAST_DUE) -> date | None:
     """The day this event shows the loan in default: a default event's date, or the day an overdue event's
-    loan reached 90 days past due (event date − days past due + 90), if it did."""
+    loan reached ``days_past_due`` (``Settings.default_days_past_due``; event date − its days past due + that
+    threshold), if it did."""
     if event.event_type == "default":
         return event.event_date
-    if event.event_type == "overdue" and (event.days_past_due or 0) >= DEFAULT_DAYS_PAST_DUE:
+    if event.event_type == "overdue" and (event.days_past_due or 0) >= days_past_due:
         assert event.days_past_due is not None
-        return event.event_date - timedelta(days=event.days_past_due - DEFAULT_DAYS_PAST_DUE)
+        return event.event_date - timedelta(days=event.days_past_due - days_past_due)
     return None
 
 
-def loan_defaults(session: Session, *, reported_before: datetime | None = None) -> pd.DataFrame:
+def loan_defaults(
+    session: Session, *, reported_before: datetime | None = None, days_past_due: int = DEFAULT_DAYS_PAST_DUE
+) -> pd.DataFrame:
     """Defaults as banks reported them: one row per enterprise and loan in default, in the shape
     ``features.outcomes.label_applications`` reads (``uscc``, ``default_month`` as the first day of the month,
-    ``reported_on``). Only reports received before ``reported_before`` count, so a label set is reproducible."""
+    ``reported_on``). Only reports received before ``reported_before`` count, so a label set is reproducible;
+    ``days_past_due`` is the default definition's threshold (``Settings.default_days_past_due``)."""
     stmt = (
         select(Loan.uscc, Loan.id, LoanEvent)
         .join(LoanEvent, LoanEvent.loan_id == Loan.id)
@@ -260,7 +262,7 @@ def loan_defaults(session: Session, *, reported_before: datetime | None = None) 
         stmt = stmt.where(LoanEvent.reported_at < reported_before)
     first: dict[int, tuple[str, date, date]] = {}
     for uscc, loan_id, event in session.execute(stmt):
-        day = default_date(event)
+        day = default_date(event, days_past_due)
         if day is not None and (loan_id not in first or day < first[loan_id][1]):
             first[loan_id] = (uscc, day, event.reported_at.date())
     rows = sorted(first.values())
@@ -279,13 +281,16 @@ def loan_default_labels(
     *,
     observed_until: pd.Timestamp,
     horizon_months: int = DEFAULT_HORIZON_MONTHS,
+    days_past_due: int = DEFAULT_DAYS_PAST_DUE,
 ) -> pd.DataFrame:
     """Profiles (``uscc``, ``as_of``, features) labelled from the stored loan reports: 1 when the enterprise
-    first went 90+ days past due (or was reported in default) within ``horizon_months`` after ``as_of``.
+    first went ``days_past_due``+ days past due (or was reported in default) within ``horizon_months`` after
+    ``as_of``.
 
-    Pass ``Settings.default_horizon_months`` as the horizon; only reports received by ``observed_until`` count.
+    Pass ``Settings.default_horizon_months`` and ``Settings.default_days_past_due``; only reports received by
+    ``observed_until`` count.
     """
     day = observed_until.date()
     end_of_day = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-    defaults = loan_defaults(session, reported_before=end_of_day)
+    defaults = loan_defaults(session, reported_before=end_of_day, days_past_due=days_past_due)
     return label_applications(profiles, defaults, observed_until=observed_until, horizon_months=horizon_months)

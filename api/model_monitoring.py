@@ -19,7 +19,7 @@ from api.db.models import Loan, LoanEvent, ScoreResponse
 from api.loans import loan_default_labels
 from api.regulator_metrics import MetricsUnavailable, end_of_day
 from api.schemas import BUSINESS_TIMEZONE
-from config.settings import Settings
+from config.settings import DEFAULT_DAYS_PAST_DUE, Settings
 from features.outcomes import LABEL
 from models.artifact import PdModelArtifact
 from models.monitoring import (
@@ -79,10 +79,11 @@ def stored_scores(session: Session, *, until: date, model_version: str | None = 
 
 
 def matured_scores(
-    session: Session, scores: pd.DataFrame, *, observed_until: date, horizon_months: int
+    session: Session, scores: pd.DataFrame, *, observed_until: date, horizon_months: int,
+    days_past_due: int = DEFAULT_DAYS_PAST_DUE,
 ) -> pd.DataFrame:
     """Scores followed by a loan, whose horizon has ended by ``observed_until``, labelled 1 when the enterprise
-    went 90+ days past due within the horizon (``api.loans.loan_default_labels``)."""
+    went ``days_past_due``+ days past due within the horizon (``api.loans.loan_default_labels``)."""
     disbursed = pd.DataFrame(
         session.execute(select(Loan.uscc, LoanEvent.event_date).join(LoanEvent, LoanEvent.loan_id == Loan.id)
                         .where(LoanEvent.event_type == "disbursement")).all(),
@@ -96,7 +97,8 @@ def matured_scores(
                      & (pairs["disbursed_on"] <= pairs["requested_on"] + timedelta(days=LOAN_FOLLOWS_SCORE_DAYS))]
     applications = scores.loc[followed["index"].unique()].assign(as_of=lambda f: f["requested_on"])
     return loan_default_labels(session, applications.reset_index(drop=True),
-                               observed_until=pd.Timestamp(observed_until), horizon_months=horizon_months)
+                               observed_until=pd.Timestamp(observed_until), horizon_months=horizon_months,
+                               days_past_due=days_past_due)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def monitoring_report(
     baseline = baseline or champion_baseline(artifact, settings)
     scores = stored_scores(session, until=as_of, model_version=model_version)
     drift = psi_by_month(baseline, scores)
-    matured = matured_scores(session, scores, observed_until=as_of, horizon_months=settings.default_horizon_months)
+    matured = matured_scores(session, scores, observed_until=as_of, horizon_months=settings.default_horizon_months,
+                             days_past_due=settings.default_days_past_due)
     grades = default_rate_by_grade(matured, LABEL)
     alerts = drift_alerts(drift, settings.monitoring_min_scores) + discrimination_alerts(
         grades, reference_auc(artifact), min_each=settings.monitoring_min_defaults)

@@ -32,7 +32,6 @@ from api.db.models import (
     ScoreResponse,
 )
 from api.errors import NotFound
-from api.loans import DEFAULT_DAYS_PAST_DUE
 from api.schemas import BUSINESS_TIMEZONE
 from config.settings import Settings
 
@@ -324,7 +323,8 @@ def report_quality(
         ends = [d + pd.DateOffset(months=int(t)) for d, t in zip(first_disbursed["day"], first_disbursed["term"],
                                                                     strict=True)]
         matured = first_disbursed[[end <= pd.Timestamp(as_of) for end in ends]]
-        in_default = (mine["event_type"] == "default") | (mine["days_past_due"].fillna(0) >= DEFAULT_DAYS_PAST_DUE)
+        past_due = mine["days_past_due"].fillna(0) >= settings.default_days_past_due
+        in_default = (mine["event_type"] == "default") | past_due
         resolved = matured.index.isin(mine.loc[(mine["event_type"] == "closure") | in_default, "loan_id"])
         rows.append({
             "bank": bank,

@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Grade = Literal["A", "B", "C", "D", "E"]
+DEFAULT_DAYS_PAST_DUE = 90
+"""Default definition (DOMAIN.md): a loan is in default from the day it is 90 days past due."""
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - the documented development default, refused elsewhere
 
 
@@ -117,6 +119,13 @@ class Settings(BaseSettings):
     default_horizon_months: int = Field(
         12, ge=1, le=36, description="Default definition: first 90+ days past due (as banks report it, 回传) "
         "within this many months after the application date."
+    )
+    default_days_past_due: int = Field(
+        DEFAULT_DAYS_PAST_DUE, ge=30, le=360, description="Default definition: days past due from which a reported "
+        "loan counts as in default (labels for retraining, regulators' loan-report resolution)."
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted (bytes); larger ones get 413 body-too-large."
     )
     model_calibration: Literal["auto", "platt", "isotonic"] = Field(
         "auto", description="PD calibration: auto picks Platt or isotonic by out-of-fold validation log-loss."

@@ -127,3 +127,10 @@ def test_no_reports_label_everything_good(db: Session) -> None:
 
     assert loan_default_labels(db, profiles, observed_until=OBSERVED)["default_12m"].tolist() == [0]
 
+
+
+def test_the_days_past_due_threshold_is_the_configured_definition() -> None:
+    overdue_60 = _event("overdue", date(2025, 6, 30), 60)
+    assert default_date(overdue_60) is None  # 90 days by default (Settings.default_days_past_due)
+    assert default_date(overdue_60, 60) == date(2025, 6, 30)
+    assert default_date(overdue_60, 30) == date(2025, 5, 31)
