@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.schemas import SOURCES_BY_NAME
 
@@ -58,7 +61,94 @@ def lookup(values: np.ndarray, table: dict[str, float]) -> Floats:
 
 def month_numbers(values: pd.Series) -> Ints:
     """Report periods (first of the month) as months since January 1970 (0 = 1970-01)."""
-    return values.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    return month_numbers_ns(nanoseconds(values))
+
+
+def month_numbers_ns(dates_ns: Ints) -> Ints:
+    """As :func:`month_numbers`, from int64 nanoseconds (NAT stays the smallest int64). Day numbers index a
+    month table built for the days spanned, far cheaper than a calendar conversion of every row."""
+    known = dates_ns != NAT
+    days = dates_ns // DAY_NS
+    if not known.any():
+        return np.full(dates_ns.size, NAT, dtype=np.int64)
+    first, last = int(days[known].min()), int(days[known].max())
+    if last - first > 400_000:  # a thousand years or more: the table would cost more than it saves
+        return dates_ns.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    table = np.arange(first, last + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return np.where(known, table[np.clip(days - first, 0, last - first)], NAT)
+
+
+class _Columns(Protocol):
+    """A source's columns as the encoder reads them: presence, dates as int64 ns, any column as an array."""
+
+    def has(self, name: str) -> bool: ...
+
+    def dates(self, name: str) -> Ints: ...
+
+    def values(self, name: str) -> np.ndarray: ...
+
+
+class _PandasColumns:
+    """Columns of a pandas frame as ingest reads them (text as object or categorical)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def has(self, name: str) -> bool:
+        return name in self.frame.columns
+
+    def dates(self, name: str) -> Ints:
+        return nanoseconds(self.frame[name])
+
+    def values(self, name: str) -> np.ndarray:
+        values = self.frame[name]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            return nanoseconds(values)
+        if pd.api.types.is_float_dtype(values.dtype):
+            return values.to_numpy(dtype=np.float64)
+        return text(values)
+
+
+class _ArrowColumns:
+    """Columns of an Arrow table (a partition file: text dictionary-encoded), converted without pandas."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table.unify_dictionaries()  # one dictionary per column across the stream's batches
+
+    def has(self, name: str) -> bool:
+        return name in self.table.column_names
+
+    def dates(self, name: str) -> Ints:
+        column = self.table.column(name)
+        if not pa.types.is_timestamp(column.type) or column.type.unit != "ns":
+            column = column.cast(pa.timestamp("ns"))
+        return arrow_ints(column.cast(pa.int64()), fill=NAT)
+
+    def values(self, name: str) -> np.ndarray:
+        column = self.table.column(name)
+        kind = column.type
+        if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            return self.dates(name)
+        if pa.types.is_floating(kind):
+            column = column.cast(pa.float64())
+            return (column if column.null_count == 0 else pc.fill_null(column, np.nan)).to_numpy()
+        if pa.types.is_dictionary(kind):
+            chunks = column.chunks
+            names = [str(n) for n in chunks[0].dictionary.to_pylist()] if chunks else []
+            codes = np.concatenate([arrow_ints(c.indices, fill=-1) for c in chunks]) if chunks else np.array([])
+            table = np.array([*names, ""])
+            return table[np.where(codes < 0, len(names), codes).astype(np.int64)]
+        return text(pd.Series(column.to_numpy(zero_copy_only=False)))
+
+
+def arrow_ints(column: pa.Array | pa.ChunkedArray, fill: int = -1) -> Ints:
+    """An Arrow integer column as int64, nulls as ``fill``."""
+    column = column.cast(pa.int64())
+    if column.null_count == len(column):
+        return np.full(len(column), fill, dtype=np.int64)
+    if column.null_count:
+        column = pc.fill_null(column, fill)
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def month_of(as_of: pd.Timestamp) -> int:
@@ -86,31 +176,40 @@ class Encoded:
         """Encode ``columns`` of ``frame`` ordered by (enterprise, ``order_by`` or the event date); rows of
         enterprises outside ``registry`` are dropped. A partition's ``_enterprise`` column (position in the
         registry, written by ``features.snapshots.partition_accepted``) spares the USCC look-up."""
-        spec = SOURCES_BY_NAME[source]
         if ENTERPRISE in frame.columns:
             enterprise = frame[ENTERPRISE].to_numpy(dtype=np.int64)
         else:
             enterprise = registry.get_indexer(pd.Index(frame["uscc"])).astype(np.int64)
-        keep = enterprise >= 0
-        order_column = frame[order_by or spec.event].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        return cls._encode(source, enterprise, _PandasColumns(frame), len(registry), columns, order_by)
+
+    @classmethod
+    def of_arrow(cls, table: pa.Table, source: str, enterprises: int, columns: Sequence[str],
+                 order_by: str | None = None) -> Encoded:
+        """As :meth:`of`, straight from a partition's Arrow table (with ``_enterprise``), skipping pandas: dates
+        become int64 ns, floats float64 with NaN, dictionary text the same fixed-width strings as :func:`text`."""
+        enterprise = arrow_ints(table.column(ENTERPRISE))
+        return cls._encode(source, enterprise, _ArrowColumns(table), enterprises, columns, order_by)
+
+    @classmethod
+    def _encode(cls, source: str, enterprise: Ints, read: _Columns, enterprises: int, columns: Sequence[str],
+                order_by: str | None) -> Encoded:
+        spec = SOURCES_BY_NAME[source]
+        keep = (enterprise >= 0) & (enterprise < enterprises)
+        order_column = read.dates(order_by or spec.event)
         rows = np.flatnonzero(keep)
+        every = rows.size == enterprise.size  # every row kept, in its own order
         if not _ordered(enterprise[rows], order_column[rows]):  # ingest order usually is: skip the sort
-            rows = rows[np.lexsort((order_column[rows], enterprise[rows]))]
+            rows, every = rows[np.lexsort((order_column[rows], enterprise[rows]))], False
         wanted = dict.fromkeys((spec.event, spec.available, *columns))
-        encoded: dict[str, np.ndarray] = {}
-        for name in wanted:
-            values = frame[name]
-            if pd.api.types.is_datetime64_any_dtype(values.dtype):
-                encoded[name] = nanoseconds(values)[rows]
-            elif pd.api.types.is_float_dtype(values.dtype):
-                encoded[name] = values.to_numpy(dtype=np.float64)[rows]
-            else:
-                encoded[name] = text(values)[rows]
-        superseded = frame["_superseded_on"] if "_superseded_on" in frame.columns else pd.Series(pd.NaT, frame.index)
-        encoded["_superseded_on"] = nanoseconds(superseded)[rows]
+
+        def take(values: np.ndarray) -> np.ndarray:
+            return values if every else values[rows]  # already in order: no gather
+        encoded = {name: take(read.values(name)) for name in wanted}
+        encoded["_superseded_on"] = (take(read.dates("_superseded_on")) if read.has("_superseded_on")
+                                     else np.full(rows.size, NAT, dtype=np.int64))
         if spec.event == "period":
-            encoded["month"] = month_numbers(frame["period"])[rows]
-        return cls(source, enterprise[rows], encoded, len(registry))
+            encoded["month"] = month_numbers_ns(encoded["period"])
+        return cls(source, take(enterprise), encoded, enterprises)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]

@@ -38,8 +38,7 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
     """Derived columns computed once per partition rather than once per as-of date."""
     c = encoded.columns
     if source == "tax_monthly":
-        neither = np.isnan(c["vat"]) & np.isnan(c["cit"])
-        c["tax_paid"] = np.where(neither, np.nan, np.nan_to_num(c["vat"]) + np.nan_to_num(c["cit"]))
+        c["tax_paid"] = tax_paid(c["vat"], c["cit"])
         c["first_filed_on"] = _first_per_period(encoded, c["filed_on"])
         # Filing deadline: the 15th of the month after the period.
         periods = pd.to_datetime(c["period"].view("datetime64[ns]"))
@@ -51,6 +50,12 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
         for kind in ("electricity", "water", "gas"):
             c[f"is_{kind}"] = c["kind"] == kind
     return encoded
+
+
+def tax_paid(vat: Floats, cit: Floats) -> Floats:
+    """VAT plus CIT of a filing, a missing one counting 0; NaN only when neither is reported."""
+    neither = np.isnan(vat) & np.isnan(cit)
+    return np.where(neither, np.nan, np.nan_to_num(vat) + np.nan_to_num(cit))
 
 
 def _first_per_period(rows: Encoded, dates: np.ndarray) -> np.ndarray:

@@ -21,6 +21,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "list_entries": ("list_name", "exited_on"),
     "commitments": ("fulfilment", "resolved_on"),
 }
+CLOSING_STATUSES = ["注销", "吊销"]
+"""Registration statuses that close an enterprise from their ``status_on`` (deregistered, licence revoked)."""
 SIZE_CLASS_CODE = {"微": 0.0, "小": 1.0, "中": 2.0, "大": 3.0}
 _TYPE_CODE = {name: float(code) for code, name in enumerate(ENTERPRISE_TYPES)}
 _SECTION = {f"{s}{d:02d}": float(ord(s) - ord("A") + 1) for s, (lo, hi) in INDUSTRY_SECTIONS.items()
@@ -40,7 +42,7 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
         c["province"] = lookup(np.char.ljust(c["region_code"], 2).astype("<U2"), _PROVINCE)
         c["size_code"] = lookup(c["size_class"], SIZE_CLASS_CODE)
         c["type_code"] = lookup(c["enterprise_type"], _TYPE_CODE)
-        c["closing"] = np.isin(c["status"], ["注销", "吊销"])
+        c["closing"] = np.isin(c["status"], CLOSING_STATUSES)
     elif source == "admin_records":
         severity = c["severity"]
         months = np.nan_to_num(lookup(severity, _PUBLICATION), nan=PUBLICATION_MONTHS["一般"]).astype(np.int64)
@@ -59,9 +61,7 @@ def prepare(source: str, encoded: Encoded) -> Encoded:
 def registration_features(reg: Encoded, as_of: pd.Timestamp) -> tuple[Mask, dict[str, Floats]]:
     """The enterprises open on ``as_of`` (registration held, founded, not closed) and their registration
     features; a correction of the registration counts from its arrival."""
-    held = reg.held(as_of)
-    closed = reg["closing"] & (reg["status_on"] != NAT) & (reg["status_on"] <= as_of.value)
-    open_rows = held & ~closed
+    open_rows = open_registrations(reg, as_of)
     open_now = reg.any(open_rows) > 0
     founded = reg.last(reg["founded_on"], open_rows, fill=NAT)
     return open_now, {
@@ -73,6 +73,12 @@ def registration_features(reg: Encoded, as_of: pd.Timestamp) -> tuple[Mask, dict
         "region_province_code": reg.last(reg["province"], open_rows),
         "enterprise_type_code": reg.last(reg["type_code"], open_rows),
     }
+
+
+def open_registrations(reg: Encoded, as_of: pd.Timestamp) -> Mask:
+    """Registration rows held on ``as_of`` whose enterprise had not been deregistered or revoked by then."""
+    closed = reg["closing"] & (reg["status_on"] != NAT) & (reg["status_on"] <= as_of.value)
+    return reg.held(as_of) & ~closed
 
 
 def penalties_in_force(admin: Encoded, held: Mask, as_of: pd.Timestamp) -> Mask:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +32,7 @@ from features.atomic import replace_folder
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import ProfileEngine, partition_of
 from features.profile_columns import ENTERPRISE
-from features.profiles import PROFILE_COLUMNS, SOURCES, SourceTables, build_profiles
+from features.profiles import CATALOGUE, EncodedRegion, FeatureSet
 from features.schemas import SOURCES_BY_NAME
 
 MANIFEST = "_manifest.json"
@@ -73,8 +73,9 @@ def inputs_fingerprint(ingest_dir: Path) -> str:
 
 
 def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
-                       batch_rows: int = _BATCH_ROWS) -> list[Path]:
-    """Cut every accepted table into ``partitions`` folders by USCC hash, one batch in memory at a time.
+                       batch_rows: int = _BATCH_ROWS, feature_set: FeatureSet = CATALOGUE) -> list[Path]:
+    """Cut every accepted table the feature set reads into ``partitions`` folders by USCC hash, one batch in
+    memory at a time, keeping only the columns it reads.
 
     The USCC strings are hashed once, on the registry; every other row finds its enterprise with one Arrow
     look-up and carries it as ``_enterprise`` (its position in its partition's registry) instead of the USCC,
@@ -92,18 +93,18 @@ def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
         local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
     with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow releases the GIL: two sources at a time
         done = [pool.submit(_partition_source, accepted_path(ingest_dir, source), source, folders, registry, owner,
-                            local, batch_rows) for source in SOURCES]
+                            local, batch_rows, needed_columns(source, feature_set)) for source in feature_set.columns]
         for future in done:
             future.result()
     return folders
 
 
 def _partition_source(path: Path, source: str, folders: list[Path], registry: pa.Array, owner: np.ndarray,
-                      local: np.ndarray, batch_rows: int) -> None:
+                      local: np.ndarray, batch_rows: int, needed: list[str]) -> None:
     """One source into every partition folder as an Arrow IPC stream: per batch one look-up, one stable sort
     by partition and one take, then a zero-copy slice per partition (no Parquet encoding in between)."""
     dataset = ds.dataset(path, format=_parquet_format(path))
-    columns = [c for c in needed_columns(source) if c in dataset.schema.names]
+    columns = [c for c in needed if c in dataset.schema.names]
     schema = _partition_schema(dataset.schema, columns, source)
     sinks = [pa.OSFile(str(folder / f"{source}.arrows"), "wb") for folder in folders]
     writers = [pa.ipc.new_stream(sink, schema) for sink in sinks]
@@ -111,9 +112,9 @@ def _partition_source(path: Path, source: str, folders: list[Path], registry: pa
         batches = dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
                                      batch_readahead=1, fragment_readahead=1)  # memory: a batch or two, not 16
         for batch in batches:
-            found = pc.index_in(batch.column("uscc"), value_set=registry)
-            known = found.is_valid().to_numpy(zero_copy_only=False)
-            position = pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            found = _registry_positions(batch.column("uscc"), registry)
+            known = found >= 0
+            position = np.where(known, found, 0)
             parts = np.where(known, owner[position], len(folders)).astype(np.int16)
             order = np.argsort(parts, kind="stable")  # radix sort on small integers; keeps each source's order
             bounds = np.searchsorted(parts[order], np.arange(len(folders) + 1))
@@ -128,18 +129,31 @@ def _partition_source(path: Path, source: str, folders: list[Path], registry: pa
             sink.close()
 
 
-def needed_columns(source: str) -> list[str]:
-    """The columns profiles read from ``source`` (the USCC only in registration; elsewhere ``_enterprise``)."""
+def needed_columns(source: str, feature_set: FeatureSet = CATALOGUE) -> list[str]:
+    """The columns a feature set reads from ``source`` (the USCC only in registration; elsewhere
+    ``_enterprise``)."""
     spec = SOURCES_BY_NAME[source]
     wanted = dict.fromkeys([*(("uscc",) if source == "registration" else ()), spec.event, spec.available,
-                            *PROFILE_COLUMNS[source], "_superseded_on"])
+                            *feature_set.columns[source], "_superseded_on"])
     return list(wanted)
 
 
+def _registry_positions(uscc: pa.Array, registry: pa.Array) -> np.ndarray:
+    """Each row's position in the registry (-1 for none). A dictionary-encoded USCC column is looked up once
+    per distinct code and its indices mapped, rather than hashing every row's string."""
+    if pa.types.is_dictionary(uscc.type):
+        found = pc.index_in(uscc.dictionary, value_set=registry).fill_null(-1).to_numpy(zero_copy_only=False)
+        indices = uscc.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        valid = uscc.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(valid, found[indices], -1).astype(np.int64)
+    return pc.index_in(uscc, value_set=registry).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _parquet_format(path: Path) -> ds.ParquetFileFormat:
-    """Parquet read with every text column but the USCC as a dictionary, so codes never become Python strings."""
+    """Parquet read with every text column as a dictionary, so codes never become Python strings: the USCC,
+    dictionary-paged as ingest writes it, then decodes about three times faster and is looked up per code."""
     schema = ds.dataset(path, format="parquet").schema
-    text = {f.name for f in schema if pa.types.is_string(f.type) and f.name != "uscc"}
+    text = {f.name for f in schema if pa.types.is_string(f.type)}
     return ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
 
 
@@ -159,39 +173,48 @@ class _PartitionJob:
 
     dates: list[pd.Timestamp]
     out_dir: Path
+    feature_set: FeatureSet = CATALOGUE
 
     def __call__(self, folder: Path) -> int:
-        tables = _read_partition(folder)
-        frame = build_profiles(tables, self.dates)
+        frame = profile_partition(_read_partition(folder, self.feature_set.columns), self.dates, self.feature_set)
         frame.to_parquet(self.out_dir / f"part-{folder.name.split('=')[1]}.parquet", index=False)
         return len(frame)
 
 
-def _read_partition(folder: Path) -> SourceTables:
-    """A partition folder's sources as pandas frames (text columns arrive as categoricals)."""
-    frames = {}
-    for source in SOURCES:
-        with pa.OSFile(str(folder / f"{source}.arrows"), "rb") as sink:
-            frames[source] = pa.ipc.open_stream(sink).read_all().to_pandas()
-    return SourceTables(**frames)
+def profile_partition(tables: Mapping[str, pa.Table], dates: Sequence[pd.Timestamp],
+                      feature_set: FeatureSet = CATALOGUE) -> pd.DataFrame:
+    """The per-partition function on a partition's files: its profiles at every date, stacked (as
+    ``features.profiles.build_profiles`` on the same records, straight from Arrow)."""
+    region = EncodedRegion.of_arrow(tables, feature_set)
+    return pd.concat([region.frame_on(pd.Timestamp(d)) for d in dates], ignore_index=True)
+
+
+def _read_partition(folder: Path, sources: Iterable[str]) -> dict[str, pa.Table]:
+    """A partition folder's sources as Arrow tables, memory-mapped (text columns dictionary-encoded)."""
+    tables = {}
+    for source in sources:
+        with pa.memory_map(str(folder / f"{source}.arrows"), "rb") as sink:
+            tables[source] = pa.ipc.open_stream(sink).read_all()
+    return tables
 
 
 def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: ProfileEngine,
-                   *, batch_rows: int = _BATCH_ROWS) -> Snapshot:
-    """Build the snapshot of ``as_of`` from ``ingest_dir`` on ``engine`` and put it in place atomically."""
+                   *, batch_rows: int = _BATCH_ROWS, feature_set: FeatureSet = CATALOGUE) -> Snapshot:
+    """Build the snapshot of ``as_of`` from ``ingest_dir`` on ``engine`` and put it in place atomically
+    (``feature_set``: the catalogue, or a subset that lands under its own version's folder)."""
     as_of = pd.Timestamp(as_of)
-    target = snapshot_dir(root, as_of)
+    target = snapshot_dir(root, as_of, feature_set.version)
     target.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
     staging = target.parent / f".staging-{target.name}-{token}"
     work = target.parent / f".partitions-{token}"
     try:
         staging.mkdir()
-        folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows)
-        rows = sum(engine.map(_PartitionJob([as_of], staging), folders))
-        snapshot = Snapshot(target, as_of, CATALOGUE_VERSION, rows, datetime.now(UTC).isoformat(timespec="seconds"),
-                            inputs_fingerprint(ingest_dir))
-        _write_manifest(staging, snapshot)
+        folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows, feature_set)
+        rows = sum(engine.map(_PartitionJob([as_of], staging, feature_set), folders))
+        snapshot = Snapshot(target, as_of, feature_set.version, rows,
+                            datetime.now(UTC).isoformat(timespec="seconds"), inputs_fingerprint(ingest_dir))
+        _write_manifest(staging, snapshot, feature_set.features)
         _swap(staging, target)
         return snapshot
     finally:
@@ -199,11 +222,11 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_manifest(folder: Path, snapshot: Snapshot) -> None:
+def _write_manifest(folder: Path, snapshot: Snapshot, features: Sequence[str] = FEATURE_NAMES) -> None:
     payload: dict[str, Any] = {
         "as_of": snapshot.as_of.date().isoformat(), "catalogue_version": snapshot.catalogue_version,
         "rows": snapshot.rows, "created_at": snapshot.created_at, "inputs": snapshot.inputs,
-        "features": list(FEATURE_NAMES),
+        "features": list(features),
     }
     (folder / MANIFEST).write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
 

@@ -65,10 +65,10 @@ def test_a_failed_build_leaves_the_previous_snapshot(ingest_dir: Path, tmp_path:
     first = write_snapshot(ingest_dir, tmp_path, AS_OF, LocalEngine(partitions=2))
     before = first.read()
 
-    def broken(tables: SourceTables, dates: list[pd.Timestamp]) -> pd.DataFrame:
+    def broken(*args: object) -> pd.DataFrame:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(snapshots, "build_profiles", broken)
+    monkeypatch.setattr(snapshots, "profile_partition", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_snapshot(ingest_dir, tmp_path, AS_OF, LocalEngine(partitions=2))
     assert [s.path for s in list_snapshots(tmp_path)] == [first.path]
