@@ -14,7 +14,7 @@ enterprise with the scorer, the stored profile and the stored policy facts. The 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -22,6 +22,7 @@ from config.settings import Settings
 from scoring.decision import DecisionPolicy, LimitPolicy, worse
 from scoring.facts import PolicyFacts
 from scoring.policy import RuleSet, load_rule_set
+from scoring.scopes import restrict_facts, restrict_profile, withheld_scopes, without_withheld_reasons
 from scoring.types import Decision, MissingData, PolicyHit, ScoreProvider, ScoreResult
 
 AGE_FEATURE = "age_months"
@@ -115,18 +116,29 @@ class PreCreditPolicy:
         profile_as_of: date,
         facts: PolicyFacts | None,
         requested_amount: float | None = None,
+        granted_scopes: Collection[str] | None = None,
     ) -> ScoreResult:
-        """The pre-credit result for one enterprise: score (unless unscorable), decision, policy hits, limit."""
+        """The pre-credit result for one enterprise: score (unless unscorable), decision, policy hits, limit.
+
+        ``granted_scopes`` are the data scopes of the bank's grant (``scoring.scopes``; None: all): the records
+        of a scope left out feed neither the score, the rules, the limit nor the reasons.
+        """
+        withheld = withheld_scopes(granted_scopes)
+        if withheld:
+            profile = restrict_profile(profile, withheld)
+            facts = restrict_facts(facts, withheld)
         hits = self.rules.evaluate(facts.records) if facts is not None else ()
         by_policy = policy_decision(hits)
         missing = missing_data(profile, facts, self.thresholds)
+        named = tuple(sorted(withheld))
         if missing:
             return ScoreResult(
                 uscc, None, None, None, (), (), scorer.model_name, scorer.model_version, profile_as_of,
                 decision=worse("refer", by_policy) if by_policy else "refer",
                 policy_hits=hits, rule_set_version=self.rules.version, insufficient_data=missing,
+                withheld_scopes=named,
             )
-        scored = scorer.score(uscc, profile, profile_as_of)
+        scored = without_withheld_reasons(scorer.score(uscc, profile, profile_as_of), withheld)
         if scored.grade is None or scored.probability_of_default is None:
             raise ValueError(f"the scorer gave no grade or PD for {uscc}")
         decision = self.decisions.for_grade(scored.grade)
@@ -136,4 +148,4 @@ class PreCreditPolicy:
         limit = self.limits.limit(facts.evidence.sales_12m, facts.evidence.tax_paid_12m,
                                   scored.probability_of_default, decision, requested_amount)
         return replace(scored, decision=decision, pre_credit_limit=limit, policy_hits=hits,
-                       rule_set_version=self.rules.version)
+                       rule_set_version=self.rules.version, withheld_scopes=named)

@@ -117,6 +117,8 @@ class ScoreResult:
     policy_hits: tuple[PolicyHit, ...] = ()
     rule_set_version: str | None = None
     insufficient_data: tuple[MissingData, ...] = ()
+    withheld_scopes: tuple[str, ...] = ()
+    """Data scopes the bank's grant left out (``scoring.scopes``): none of their records fed this result."""
 
 
 class ScoreProvider(Protocol):
