@@ -203,6 +203,7 @@ def _parquet_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChun
 
 
 _FEW_DISTINCT = (ColumnKind.USCC, ColumnKind.CODE, ColumnKind.DATE, ColumnKind.PERIOD, ColumnKind.YEAR)
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
 def _dictionary_columns(feed: Feed, schema: pa.Schema, mapping: dict[str, str]) -> list[str]:
@@ -303,13 +304,13 @@ def _csv_chunk(feed: Feed, names: list[str], body: bytes, positions: np.ndarray,
     """One block of whole lines: Arrow parses it on every core; a row with the wrong number of fields is kept
     apart with its line. Every row must be one physical line: when a quoted value holds a line break (or a lone
     carriage return splits a line) the block is read line by line instead."""
-    table, malformed_rows = _parse_csv(names, body, mapping, numbered=False)
+    table, malformed_rows = _parse_csv(feed, names, body, mapping, numbered=False)
     if table.num_rows + len(malformed_rows) != len(positions):
         return _csv_chunk_line_by_line(feed, names, body, positions, mapping)
     lines = positions
     malformed: list[tuple[int, str, str]] = []
     if malformed_rows:  # Arrow numbers rows only when it parses on one thread
-        table, malformed_rows = _parse_csv(names, body, mapping, numbered=True)
+        table, malformed_rows = _parse_csv(feed, names, body, mapping, numbered=True)
         bad = np.array([number - 1 for number, _ in malformed_rows], dtype=np.int64)
         malformed = [(int(positions[i]), _MALFORMED, text[:200])
                      for i, (_, text) in zip(bad, malformed_rows, strict=True)]
@@ -320,10 +321,11 @@ def _csv_chunk(feed: Feed, names: list[str], body: bytes, positions: np.ndarray,
     return RawChunk(feed, _complete(columns, feed.spec, table.num_rows), lines, malformed)
 
 
-def _parse_csv(names: list[str], body: bytes, mapping: dict[str, str],
+def _parse_csv(feed: Feed, names: list[str], body: bytes, mapping: dict[str, str],
                numbered: bool) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Arrow's parser over a block without its header; rows with the wrong number of fields are returned apart
-    as (row number among the non-empty lines, 1-based, or -1 when not ``numbered``; text)."""
+    as (row number among the non-empty lines, 1-based, or -1 when not ``numbered``; text). Codes and dates
+    come dictionary-encoded (as from Parquet: no dearer to parse, and checked once per distinct value)."""
     malformed_rows: list[tuple[int, str]] = []
 
     def handler(row: Any) -> str:
@@ -336,7 +338,9 @@ def _parse_csv(names: list[str], body: bytes, mapping: dict[str, str],
                                         block_size=max(1 << 20, len(body) // 4 + 1)),
         parse_options=pa_csv.ParseOptions(invalid_row_handler=handler),
         convert_options=pa_csv.ConvertOptions(
-            include_columns=list(mapping), column_types={name: pa.string() for name in mapping},
+            include_columns=list(mapping), column_types={
+                name: _DICTIONARY if feed.spec.column(target).kind in _FEW_DISTINCT else pa.string()
+                for name, target in mapping.items()},
             strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
     return table, malformed_rows

@@ -226,8 +226,7 @@ def _accepted(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed: dict
         missing = None if present.all() else ~present
         if raw.is_dictionary(name):
             values, rows = raw.distinct(name)
-            arrays[name] = pa.DictionaryArray.from_arrays(
-                pa.array(rows if everything else rows[ok], pa.int32()), values, mask=missing)
+            arrays[name] = pa.DictionaryArray.from_arrays(rows if everything else rows[ok], values, mask=missing)
         else:
             text = raw.text(name) if everything else raw.text(name).take(pa.array(ok, pa.int64()))
             arrays[name] = text if missing is None else pc.if_else(
