@@ -12,7 +12,15 @@ from pydantic_core import PydanticCustomError
 from features.uscc import check_uscc
 
 Purpose = Literal["pre_credit", "post_loan"]
-Scope = Literal["score", "profile"]
+DataScope = Literal["tax", "social_insurance", "housing_fund", "utilities"]
+"""Non-public sources a grant lets feed the answer (``scoring.scopes.DATA_SCOPES``); public records always do."""
+Scope = Literal["score", "profile", "tax", "social_insurance", "housing_fund", "utilities"]
+SCOPES_DESCRIPTION = (
+    "What the bank may ask (`score`, `profile`) and which non-public sources may feed the answer (`tax`, "
+    "`social_insurance`, `housing_fund`, `utilities`). A source left out is withheld: its records feed neither the "
+    "score, the rules, the limit nor the reasons. Registration, administrative, court and list records are public "
+    "disclosures and always count. Default: `score` and every source."
+)
 Decision = Literal["approve", "refer", "decline"]
 
 
@@ -31,7 +39,7 @@ Uscc = Annotated[
 
 
 def _default_scopes() -> list[Scope]:
-    return ["score"]
+    return ["score", "tax", "social_insurance", "housing_fund", "utilities"]
 
 
 class ScoreRequest(BaseModel):
@@ -136,6 +144,10 @@ class ScoreOut(BaseModel):
     policy_hits: list[PolicyHitOut] = Field(default_factory=list)
     rule_set_version: str | None = Field(None, description="Version of the policy rules that applied")
     insufficient_data: list[MissingDataOut] = Field(default_factory=list)
+    withheld_scopes: list[DataScope] = Field(
+        default_factory=list, description="Non-public sources the enterprise's grant leaves out: none of their "
+        "records fed this answer (an empty list: every source did)."
+    )
 
 
 class AuthorisationCreate(BaseModel):
@@ -149,7 +161,7 @@ class AuthorisationCreate(BaseModel):
 
     bank_code: str = Field(min_length=1, max_length=40, examples=["DEMO_BANK_A"])
     purpose: Purpose = "pre_credit"
-    scopes: list[Scope] = Field(default_factory=_default_scopes, min_length=1)
+    scopes: list[Scope] = Field(default_factory=_default_scopes, min_length=1, description=SCOPES_DESCRIPTION)
     days: int | None = Field(None, ge=1, description="Validity in days; default and maximum set by the platform.")
 
 
@@ -158,7 +170,8 @@ class AuthorisationChangeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"scopes": ["score"], "days": 90}]})
 
-    scopes: list[Scope] | None = Field(None, min_length=1)
+    scopes: list[Scope] | None = Field(None, min_length=1, description="The new scopes, replacing the old. "
+                                       + SCOPES_DESCRIPTION)
     days: int | None = Field(None, ge=1, description="New validity in days from now; at most the platform maximum.")
 
 

@@ -263,6 +263,8 @@ class ScoreResponse(Base):
     policy_hits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     rule_set_version: Mapped[str | None] = mapped_column(String(40))
     insufficient_data: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    withheld_scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    """Data scopes the grant left out when this answer was given (``scoring.scopes``); null: none."""
 
 
 class Loan(Base):

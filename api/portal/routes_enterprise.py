@@ -26,7 +26,7 @@ from api.self_service import OBJECTION_SOURCES, access_log, submit_objection
 
 router = APIRouter(prefix="/enterprise")
 ACCESS_LOG_PAGE = 25
-SCOPES = ("score", "profile")
+SCOPES = ("score", "profile", "tax", "social_insurance", "housing_fund", "utilities")
 
 
 def _uscc(login: PortalLogin) -> str:

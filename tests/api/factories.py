@@ -16,6 +16,7 @@ from api.security import issue_key
 from config.settings import Settings
 from features.uscc import make_uscc
 from scoring.facts import PolicyFacts, RevenueEvidence
+from scoring.scopes import DATA_SCOPES
 from scoring.types import PolicyRecord, Reason, ScoreResult
 
 _serial = itertools.count(1)
@@ -76,11 +77,11 @@ def add_authorisation(
     uscc: str,
     bank: Bank,
     purpose: str = "pre_credit",
-    scopes: Sequence[str] = ("score",),
+    scopes: Sequence[str] = ("score", *DATA_SCOPES),
     expires_at: datetime | None = None,
     revoked_at: datetime | None = None,
 ) -> Authorisation:
-    """A grant of ``uscc`` to ``bank``, by default active for 30 days."""
+    """A grant of ``uscc`` to ``bank``, by default active for 30 days, for scores from every source."""
     now = utcnow()
     grant = Authorisation(
         uscc=uscc,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -37,3 +39,30 @@ def test_sqlite_gets_wal_and_foreign_keys(tmp_path: object) -> None:
             assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_grants_stored_before_data_scopes_keep_every_source(database_url: str) -> None:
+    """0006: a grant consented before scopes could be chosen gains all four data scopes, and its receipt too."""
+    migrate(database_url, "0005")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO banks (code, name) VALUES ('MIG_BANK', '迁移银行')"))
+            connection.execute(text("INSERT INTO enterprises (uscc, name) VALUES ('91350100M000100Y43', '迁移企业')"))
+            bank_id = connection.execute(text("SELECT id FROM banks WHERE code = 'MIG_BANK'")).scalar_one()
+            grant_id = connection.execute(text(
+                "INSERT INTO authorisations (uscc, bank_id, purpose, scopes, granted_at, expires_at) VALUES "
+                "('91350100M000100Y43', :bank, 'pre_credit', '[\"score\"]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) "
+                "RETURNING id"), {"bank": bank_id}).scalar_one()
+            connection.execute(text(
+                "INSERT INTO authorisation_changes (authorisation_id, kind, at, scopes, expires_at) VALUES "
+                "(:grant, 'granted', CURRENT_TIMESTAMP, '[\"score\"]', CURRENT_TIMESTAMP)"), {"grant": grant_id})
+        migrate(database_url)
+        with engine.connect() as connection:
+            scopes = [connection.execute(text(f"SELECT scopes FROM {table}")).scalar_one()
+                      for table in ("authorisations", "authorisation_changes")]
+    finally:
+        engine.dispose()
+
+    expected = ["score", "tax", "social_insurance", "housing_fund", "utilities"]
+    assert [json.loads(s) if isinstance(s, str) else s for s in scopes] == [expected, expected]
