@@ -51,7 +51,8 @@ SOURCE_TITLES: dict[str, str] = {
 # One line per rule of schemas.RULE_ORDER: what a quarantined row with this rule did wrong.
 RULE_MEANINGS: dict[str, str] = {
     "row.format": "the line cannot be split into the source's columns: a CSV line with the wrong number of fields, "
-                  "or a JSON Lines line that is not a JSON object (`_field` is `(row)`)",
+                  "a JSON Lines line that is not a JSON object, or a line with bytes that are not valid in the "
+                  "feed's encoding (the message shows them escaped; `_field` is `(row)`)",
     "required": "a required column's cell is empty",
     "uscc.length": "the USCC does not have exactly 18 characters",
     "uscc.charset": "the USCC holds a character outside 0-9 and A-H J-N P Q R T U W-Y (no I, O, S, V, Z, "
@@ -156,7 +157,8 @@ place (a region's output is replaced only when every source succeeded):
   a Parquet file with an encoding other than UTF-8, or a mapping onto a column its source does not have;
 - a feed file that is missing, or a CSV file without a header line;
 - a required or key column missing once the mapping is applied;
-- bytes that are not valid in the declared encoding (a GBK file declared as UTF-8, say);
+- a header line, or more than half of a file's lines, with bytes that are not valid in the declared encoding
+  (a GBK file declared as UTF-8, say); a few such lines are quarantined as `row.format` instead;
 - a file that cannot be read in its format (a truncated Parquet file, say).
 
 Everything else is judged row by row: each row is accepted or quarantined with a reason, and none is dropped
