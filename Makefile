@@ -26,7 +26,8 @@ lint: setup
 
 ## Every bench in bench/ at the sizes the targets are stated at (hours on the 2-core machine; the model-quality
 ## bench needs `make run` or `xinyi demo --no-serve` first); writes docs/benchmarks.md with each figure, its
-## target, met or not, the machine and the date (bench/report.py; `ARGS="--only ingest_throughput"` for one).
+## target, met or not, the machine, the date and load of each bench (bench/report.py; the outcomes are kept in
+## docs/benchmarks.json: `ARGS="--only ingest_throughput"` re-runs one and keeps the others).
 bench: setup
 	.venv/bin/python bench/report.py --size full $(ARGS)
 
