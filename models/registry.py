@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -104,10 +105,12 @@ def log_and_register(
     with quiet_mlflow():
         client = client_for(tracking_uri)
         experiment_id = _experiment_id(client, experiment, artifact_location)
+        fail_interrupted_runs(client, experiment_id, model_name)
         run = client.create_run(
             experiment_id,
             run_name=f"{model_name}-{trained.oot_end or 'cv'}",
-            tags={"model_name": model_name, "features": str(len(trained.feature_names)), **(tags or {})},
+            tags={"model_name": model_name, "features": str(len(trained.feature_names)), **_owner_tags(),
+                  **(tags or {})},
         )
         run_id = run.info.run_id
         try:
@@ -134,7 +137,6 @@ def log_and_register(
                     report = Path(tmp) / REPORT_FILE
                     report.write_text(report_html, encoding="utf-8")
                     client.log_artifact(run_id, str(report))
-            client.set_terminated(run_id)
         except Exception:
             client.set_terminated(run_id, status="FAILED")
             raise
@@ -153,8 +155,54 @@ def log_and_register(
                     history_path or default_history_path(tracking_uri, model_name),
                     ChampionEvent.now(model_name, str(version.version), previous, "register", "registered as champion"),
                 )
+        # FINISHED only once the version is registered and aliased: a run killed before that stays RUNNING
+        # and the next registration marks it FAILED (fail_interrupted_runs)
+        client.set_terminated(run_id)
     logger.info("registered %s version %s as %s (run %s)", model_name, version.version, alias, run_id)
     return RegisteredModel(name=model_name, version=str(version.version), run_id=run_id)
+
+
+def _owner_tags() -> dict[str, str]:
+    """Which process owns a run (host and pid), so a later run can tell one killed from one still going."""
+    return {"owner_host": socket.gethostname(), "owner_pid": str(os.getpid())}
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def fail_interrupted_runs(client: Any, experiment_id: str, model_name: str) -> list[str]:
+    """Mark FAILED the RUNNING runs of ``model_name`` whose owning process on this host is gone.
+
+    A registration killed before it finished (after logging, after registering a version but before its
+    alias moved) leaves its run RUNNING; its version, if any, keeps no alias (never served, never promoted
+    by default) and is tagged ``interrupted``. Runs owned by another host or a live process are left alone.
+    Returns the run ids marked.
+    """
+    host = socket.gethostname()
+    marked: list[str] = []
+    for run in client.search_runs([experiment_id], filter_string=f"tags.model_name = '{model_name}' "
+                                  "and attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        pid = tags.get("owner_pid", "")
+        if tags.get("owner_host") != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        run_id = run.info.run_id
+        client.set_tag(run_id, "interrupted", f"process {pid} ended before the registration finished; "
+                       "marked FAILED by the next registration")
+        client.set_terminated(run_id, status="FAILED")
+        for version in client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'"):
+            client.set_model_version_tag(model_name, version.version, "interrupted",
+                                         "its registration was killed before the alias moved; not served")
+        logger.warning("marked interrupted run %s of %s FAILED", run_id, model_name)
+        marked.append(run_id)
+    return marked
 
 
 def alias_version(client: Any, model_name: str, alias: str) -> str | None:

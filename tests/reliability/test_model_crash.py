@@ -38,6 +38,17 @@ def _history(region: Region) -> list[tuple[str, str]]:
     return [(event.action, event.version) for event in read_history(path)]
 
 
+def _run_states(region: Region) -> list[str]:
+    """Status of every MLflow run of the model, oldest first."""
+    settings = region.settings
+    with quiet_mlflow():
+        client = client_for(settings.resolved_mlflow_uri)
+        runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                  filter_string=f"tags.model_name = '{settings.model_name}'",
+                                  order_by=["attributes.start_time ASC"])
+    return [run.info.status for run in runs]
+
+
 def _train(region: Region) -> list[str]:
     return ["xinyi-models", "train", str(region.root / "profiles" / "applications.parquet"), "--threads", "1"]
 
@@ -59,11 +70,16 @@ def test_killed_training_keeps_the_champion_and_reruns(region: Region, pause: st
     # a version registered just before the kill stays, without an alias: neither served nor promoted by default
     assert set(after_crash) <= {CHAMPION, "unaliased-2"}
 
+    killed_runs = _run_states(region)
+    assert killed_runs[0] == "FINISHED" and killed_runs[1:] in ([], ["RUNNING"])  # the killed one, if it began
+
     run_to_end(_train(region), region.env)
     final = _aliases(region)
     assert final[CHAMPION] == "1" and final[CHALLENGER] == str(len(after_crash) + 1)
     assert _served(region) == before
     assert _history(region) == [("register", "1")]
+    # the next run marks the killed run FAILED; nothing is left RUNNING
+    assert _run_states(region) == ["FINISHED", *(["FAILED"] if killed_runs[1:] else []), "FINISHED"]
 
 
 def test_promotion_killed_before_the_alias_moves_changes_nothing_and_reruns(region: Region) -> None:
