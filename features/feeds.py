@@ -255,18 +255,20 @@ def _csv_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
         line, carry, line_bytes = 2, b"", 96
         tally = _Undecodable(path, feed.encoding)
         while True:
-            block = carry + handle.read(max(0, chunk_rows * line_bytes - len(carry)))
-            if block and not block.endswith(b"\n"):
-                block += handle.readline()  # finish the last line
+            pieces = [carry, handle.read(max(0, chunk_rows * line_bytes - len(carry)))]
+            if not (pieces[1] or carry).endswith(b"\n"):
+                pieces.append(handle.readline())  # finish the last line
+            block = b"".join(pieces)  # one copy
             if not block:
                 break
-            block, carry = _first_lines(block, chunk_rows)
-            n_lines = _count_lines(block)
+            block, carry, ends = _first_lines(block, chunk_rows)
+            n_lines = len(ends)
             body, undecodable = _recode(block, feed.encoding, line)
             tally.add(n_lines, undecodable)
             if line == 2 and body.startswith(b"\xef\xbb\xbf"):
                 body = body[3:]
-            chunk = _csv_chunk(feed, names, body, _line_numbers(body, line), mapping)
+            positions = _line_numbers(body, line, ends if body is block else None)
+            chunk = _csv_chunk(feed, names, body, positions, mapping)
             chunk.malformed = sorted(chunk.malformed + undecodable)
             yield chunk
             line += n_lines
@@ -340,32 +342,37 @@ class _Undecodable:
                               "encoding in the manifest")
 
 
-def _count_lines(body: bytes) -> int:
-    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+def _line_ends(data: bytes) -> np.ndarray:
+    """Where each line of ``data`` ends: its newline, or the end of the data for a last line without one.
+
+    One vectorised pass (counting and searching the bytes from Python scans them once per question asked)."""
+    if not data:
+        return np.array([], dtype=np.int64)
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    return ends if data.endswith(b"\n") else np.append(ends, len(data))
 
 
-def _first_lines(block: bytes, n: int) -> tuple[bytes, bytes]:
-    """The first ``n`` lines of ``block`` and the rest."""
-    if _count_lines(block) <= n:
-        return block, b""
-    cut = int(np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)[n - 1]) + 1
-    return block[:cut], block[cut:]
+def _first_lines(block: bytes, n: int) -> tuple[bytes, bytes, np.ndarray]:
+    """The first ``n`` lines of ``block``, the rest, and where each of those first lines ends."""
+    ends = _line_ends(block)
+    if len(ends) <= n:
+        return block, b"", ends
+    cut = int(ends[n - 1]) + 1
+    return block[:cut], block[cut:], ends[:n]
 
 
-def _line_numbers(body: bytes, first: int) -> np.ndarray:
-    """Physical line numbers of the non-empty lines of ``body`` (an empty line is not a row)."""
+def _line_numbers(body: bytes, first: int, ends: np.ndarray | None = None) -> np.ndarray:
+    """Physical line numbers of the non-empty lines of ``body`` (an empty line, or a lone carriage return, is
+    not a row); ``ends`` are the lines' ends when already known."""
     if not body:
         return np.array([], dtype=np.int64)
-    n = _count_lines(body)
-    if b"\n\n" not in body and b"\n\r\n" not in body and not body.startswith((b"\n", b"\r\n")):
-        return np.arange(first, first + n, dtype=np.int64)
+    ends = _line_ends(body) if ends is None else ends
     data = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(data == 10)
-    if len(ends) < n:
-        ends = np.append(ends, len(data))
     starts = np.concatenate([[0], ends[:-1] + 1])
     lengths = ends - starts
     blank = (lengths == 0) | ((lengths == 1) & (data[np.minimum(starts, len(data) - 1)] == 13))
+    if not blank.any():
+        return np.arange(first, first + len(ends), dtype=np.int64)
     return first + np.flatnonzero(~blank).astype(np.int64)
 
 
