@@ -124,23 +124,56 @@ def score_batch(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def audit_verify(settings: Settings) -> int:
-    """Verify the audit log's hash chain; 0 when intact, 1 naming the first broken link."""
+    """Verify the audit log's hash chain, then the anchors taken outside the database (if any); 0 when intact,
+    1 naming the first broken link or every anchor the log no longer matches."""
+    from api.audit_anchor import AnchorError, check_anchors, read_anchors
     from api.audit_chain import verify_chain
     from api.db import make_engine, make_sessionmaker
 
+    anchor_path = settings.resolved_audit_anchor_path()
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_sessionmaker(engine)() as session:
             result = verify_chain(session)
+            anchors = read_anchors(anchor_path) if anchor_path.exists() else []
+            mismatches = check_anchors(session, anchors)
+    except AnchorError as exc:
+        console.print(f"[red]audit anchors unreadable[/red]: {exc}", soft_wrap=True)
+        return 1
     finally:
         engine.dispose()
-    if result.first_break is None:
-        console.print(f"[green]audit chain intact[/green]: {result.rows_checked} rows, head at seq {result.head_seq}")
+    if result.first_break is not None:
+        found = result.first_break
+        console.print(f"[red]audit chain broken[/red] at row {found.row_id} ({found.kind}): {found.message}",
+                      soft_wrap=True)
+        return 1
+    for mismatch in mismatches:
+        console.print(f"[red]audit anchor broken[/red]: {mismatch.message}", soft_wrap=True)
+    if mismatches:
+        return 1
+    checked = f"; {len(anchors)} anchors match ({anchor_path})" if anchors else f"; no anchors at {anchor_path}"
+    console.print(f"[green]audit chain intact[/green]: {result.rows_checked} rows, head at seq {result.head_seq}"
+                  f"{checked}", soft_wrap=True)
+    return 0
+
+
+def audit_anchor(settings: Settings) -> int:
+    """Append the audit chain's head to the anchor file and print it (to publish or copy elsewhere too)."""
+    from api.audit_anchor import take_anchor
+    from api.db import make_engine, make_sessionmaker
+
+    path = settings.resolved_audit_anchor_path()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            anchor = take_anchor(session, path)
+    finally:
+        engine.dispose()
+    if anchor is None:
+        console.print("the audit log is empty: nothing to anchor")
         return 0
-    found = result.first_break
-    console.print(f"[red]audit chain broken[/red] at row {found.row_id} ({found.kind}): {found.message}",
-                  soft_wrap=True)
-    return 1
+    console.print(f"anchored seq {anchor.seq} {anchor.row_hash} at {anchor.taken_at} in {path}", soft_wrap=True)
+    return 0
 
 
 def create_operator(settings: Settings, name: str) -> int:
@@ -229,7 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "(`xinyi analyst -h`)", add_help=False)
     audit_cmd = commands.add_parser("audit", help="the hash-chained audit log").add_subparsers(
         dest="audit_command", required=True)
-    audit_cmd.add_parser("verify", help="check every link of the audit chain; exit 1 naming the first broken one")
+    audit_cmd.add_parser("verify", help="check every link of the audit chain and every anchor; exit 1 naming the "
+                         "first broken one")
+    audit_cmd.add_parser("anchor", help="append the chain's head to the anchor file (XINYI_AUDIT_ANCHOR_PATH)")
     accounts_cmd = commands.add_parser("accounts", help="platform accounts").add_subparsers(
         dest="accounts_command", required=True)
     operator_cmd = accounts_cmd.add_parser("create-operator", help="create an operator and print its key once")
@@ -271,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command in ("backup", "restore"):
         return backup_or_restore(settings, args)
     elif args.command == "audit":
-        return audit_verify(settings)
+        return audit_anchor(settings) if args.audit_command == "anchor" else audit_verify(settings)
     elif args.command == "accounts" and args.accounts_command == "set-password":
         return set_account_password(settings, args.account_id)
     elif args.command == "accounts":

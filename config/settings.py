@@ -124,6 +124,10 @@ class Settings(BaseSettings):
         DEFAULT_DAYS_PAST_DUE, ge=30, le=360, description="Default definition: days past due from which a reported "
         "loan counts as in default (labels for retraining, regulators' loan-report resolution)."
     )
+    audit_anchor_path: Path | None = Field(
+        None, description="File that `xinyi audit anchor` appends the audit chain's head to and `xinyi audit verify` "
+        "checks; keep it off the database host. Default <data_dir>/audit-anchors.jsonl."
+    )
     max_request_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted (bytes); larger ones get 413 body-too-large."
     )
@@ -187,6 +191,10 @@ class Settings(BaseSettings):
     def mlflow_artifact_dir(self) -> Path:
         """Where MLflow keeps model artifacts for the embedded store."""
         return (self.data_dir / "mlartifacts").resolve()
+
+    def resolved_audit_anchor_path(self) -> Path:
+        """Where audit anchors are appended and read: the setting, or ``<data_dir>/audit-anchors.jsonl``."""
+        return self.audit_anchor_path or self.data_dir / "audit-anchors.jsonl"
 
     def region_dir(self, region: str | None = None) -> Path:
         """Folder holding everything built for one region."""
