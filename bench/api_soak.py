@@ -21,6 +21,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import psutil
@@ -83,10 +84,11 @@ def main() -> int:
             print(f"capacity: {capacity:.0f} req/s at concurrency {args.concurrency} ({len(failures)} non-200); "
                   f"soak at {rate:.0f} req/s for {args.minutes} min, {args.workers} workers, {os.cpu_count()} cores")
             print(f"{'minute':>6} {'sent':>7} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'server MiB':>11}")
-            errors, memory, worst_p99, by_minute = len(failures), [], 0.0, []
+            statuses = Counter(failures)  # 0: no answer within the client's timeout
+            memory, worst_p99, by_minute = [], 0.0, []
             for minute in range(1, args.minutes + 1):
                 latencies, failures, sent = asyncio.run(open_loop(base, key, usccs, rate, 60.0))
-                errors += len(failures)
+                statuses.update(failures)
                 memory.append(tree_rss_mib(server.pid))
                 worst_p99 = max(worst_p99, ms(latencies, 99))
                 by_minute.append(f"{ms(latencies, 50):.1f}/{ms(latencies, 99):.1f}")
@@ -96,12 +98,16 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
     growth = (memory[-1] / memory[0] - 1) * 100
-    print(f"\nerrors: {errors} (target 0); server memory {memory[0]:,.0f} → {memory[-1]:,.0f} MiB after the first "
+    errors = sum(statuses.values())
+    kinds = ", ".join(f"{count} × {'no answer' if code == 0 else code}" for code, count in sorted(statuses.items()))
+    print(f"\nerrors: {errors} (target 0{'; ' + kinds if kinds else ''})")
+    print(f"server memory {memory[0]:,.0f} → {memory[-1]:,.0f} MiB after the first "
           f"minute: {growth:+.1f} % (target < {MEMORY_GROWTH_TARGET:g} %); worst minute p99 {worst_p99:.2f} ms; "
           f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     record("capacity (closed loop)", capacity, "req/s")
     record(f"offered load, {args.load:.0%} of capacity", rate, "req/s")
-    record(f"errors over {args.minutes} min", errors, "responses", 0, "<=")
+    record(f"errors over {args.minutes} min", errors, "responses", 0, "<=",
+           note=f"capacity phase included; {kinds}" if kinds else "")
     judged = len(memory) >= 2  # one minute has nothing to compare with its own baseline
     if judged:
         record("server memory growth after the first minute", growth, "%", MEMORY_GROWTH_TARGET, "<=")

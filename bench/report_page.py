@@ -65,9 +65,11 @@ def _header(outcomes: list[Outcome], waiting: list[Bench], now_machine: dict[str
              "benches, not this page -->", "", f"## {title}", ""]
     if dates:
         span = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-        lines += [f"Run {span} with `make bench{'-quick' if 'quick' in {o.size for o in outcomes} else ''}` "
-                  "(`bench/report.py`), one bench at a time; each section below states its bench's date, commit "
-                  "and the load average it ran under (above the core count, other work shared the cores).", ""]
+        commands = " and ".join(f"`make bench{'-quick' if size == 'quick' else ''}`"
+                                for size in sorted({o.size for o in outcomes}))
+        lines += [f"Run {span} with {commands} (`bench/report.py`), one bench at a time; each section below "
+                  "states its bench's date, commit and the load average it ran under (above the core count, other "
+                  "work shared the cores).", ""]
     lines += [f"Machine: {'; or '.join(sorted(machines))}.", ""]
     if waiting:
         lines += [f"Not run yet: {', '.join(b.script for b in waiting)}.", ""]
