@@ -77,34 +77,38 @@ def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
     """Cut every accepted table the feature set reads into ``partitions`` folders by USCC hash, one batch in
     memory at a time, keeping only the columns it reads.
 
-    The USCC strings are hashed once, on the registry; every other row finds its enterprise with one Arrow
-    look-up and carries it as ``_enterprise`` (its position in its partition's registry) instead of the USCC,
-    and text columns are dictionary-encoded, so a partition reads back as numbers and small codes.
+    The USCC strings are hashed once, on the registry; every other row finds its enterprise by a look-up of
+    its batch's USCC dictionary (read as Parquet dictionary pages, not strings) and carries it as
+    ``_enterprise`` (its position in its partition's registry) instead of the USCC, and text columns are
+    dictionary-encoded, so a partition reads back as numbers and small codes.
     """
     folders = [Path(work_dir) / f"partition={k:05d}" for k in range(partitions)]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     registry = pc.unique(ds.dataset(accepted_path(ingest_dir, "registration"), format="parquet")
                          .to_table(columns=["uscc"]).column("uscc"))
-    owner = partition_of(registry.to_numpy(zero_copy_only=False), partitions)
+    codes = registry.to_numpy(zero_copy_only=False)
+    owner = partition_of(codes, partitions)
+    lookup = pd.Index(codes)
+    lookup.get_indexer(codes[:1])  # its hash table is built here, once, not per batch or in two threads
     local = np.zeros(len(owner), dtype=np.int32)
     for k in range(partitions):
         mine = owner == k
         local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
     with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow releases the GIL: two sources at a time
-        done = [pool.submit(_partition_source, accepted_path(ingest_dir, source), source, folders, registry, owner,
+        done = [pool.submit(_partition_source, accepted_path(ingest_dir, source), source, folders, lookup, owner,
                             local, batch_rows, needed_columns(source, feature_set)) for source in feature_set.columns]
         for future in done:
             future.result()
     return folders
 
 
-def _partition_source(path: Path, source: str, folders: list[Path], registry: pa.Array, owner: np.ndarray,
+def _partition_source(path: Path, source: str, folders: list[Path], registry: pd.Index, owner: np.ndarray,
                       local: np.ndarray, batch_rows: int, needed: list[str]) -> None:
     """One source into every partition folder as an Arrow IPC stream: per batch one look-up, one stable sort
     by partition and one take, then a zero-copy slice per partition (no Parquet encoding in between)."""
     dataset = ds.dataset(path, format=_parquet_format(path))
-    columns = [c for c in needed if c in dataset.schema.names]
+    columns = [c for c in needed if c in dataset.schema.names and not (c == "_superseded_on" and _all_null(path, c))]
     schema = _partition_schema(dataset.schema, columns, source)
     sinks = [pa.OSFile(str(folder / f"{source}.arrows"), "wb") for folder in folders]
     writers = [pa.ipc.new_stream(sink, schema) for sink in sinks]
@@ -138,15 +142,29 @@ def needed_columns(source: str, feature_set: FeatureSet = CATALOGUE) -> list[str
     return list(wanted)
 
 
-def _registry_positions(uscc: pa.Array, registry: pa.Array) -> np.ndarray:
+def _registry_positions(uscc: pa.Array, registry: pd.Index) -> np.ndarray:
     """Each row's position in the registry (-1 for none). A dictionary-encoded USCC column is looked up once
     per distinct code and its indices mapped, rather than hashing every row's string."""
     if pa.types.is_dictionary(uscc.type):
-        found = pc.index_in(uscc.dictionary, value_set=registry).fill_null(-1).to_numpy(zero_copy_only=False)
+        found = registry.get_indexer(uscc.dictionary.to_numpy(zero_copy_only=False))
+        if not uscc.null_count:
+            return found[uscc.indices.to_numpy()]
         indices = uscc.indices.fill_null(0).to_numpy(zero_copy_only=False)
-        valid = uscc.is_valid().to_numpy(zero_copy_only=False)
-        return np.where(valid, found[indices], -1).astype(np.int64)
-    return pc.index_in(uscc, value_set=registry).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(uscc.is_valid().to_numpy(zero_copy_only=False), found[indices], -1)
+    return registry.get_indexer(uscc.to_numpy(zero_copy_only=False)).astype(np.int64)
+
+
+def _all_null(path: Path, column: str) -> bool:
+    """Whether the Parquet statistics show ``column`` null in every row (``_superseded_on`` before any
+    correction), so the partitions need not carry it; False when a part has no statistics."""
+    for fragment in ds.dataset(path, format="parquet").get_fragments():
+        metadata = fragment.metadata
+        at = metadata.schema.names.index(column)
+        for group in range(metadata.num_row_groups):
+            chunk = metadata.row_group(group).column(at)
+            if not chunk.is_stats_set or chunk.statistics.null_count != chunk.num_values:
+                return False
+    return True
 
 
 def _parquet_format(path: Path) -> ds.ParquetFileFormat:
@@ -158,10 +176,14 @@ def _parquet_format(path: Path) -> ds.ParquetFileFormat:
 
 
 def _partition_schema(schema: pa.Schema, columns: list[str], source: str) -> pa.Schema:
+    """Partition file columns: the USCC (registration only) as plain text, since its batch-wide dictionary
+    would travel with every partition's slice; other text dictionary-encoded."""
     fields = []
     for name in columns:
         field = schema.field(name)
-        if pa.types.is_string(field.type) and name != "uscc":
+        if name == "uscc":
+            field = field.with_type(pa.string())
+        elif pa.types.is_string(field.type) or pa.types.is_dictionary(field.type):
             field = field.with_type(pa.dictionary(pa.int32(), pa.string()))
         fields.append(field)
     return pa.schema([*fields, pa.field(ENTERPRISE, pa.int32())])
@@ -211,6 +233,7 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
     try:
         staging.mkdir()
         folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows, feature_set)
+        pa.default_memory_pool().release_unused()  # the batches' memory back to the system before workers start
         rows = sum(engine.map(_PartitionJob([as_of], staging, feature_set), folders))
         snapshot = Snapshot(target, as_of, feature_set.version, rows,
                             datetime.now(UTC).isoformat(timespec="seconds"), inputs_fingerprint(ingest_dir))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from features import snapshots
@@ -58,3 +61,38 @@ def test_partitions_for_a_subset_hold_only_its_sources_and_columns(ingest_dir: P
     assert sorted(p.stem for p in folders[0].iterdir()) == sorted(SUBSET.columns)
     assert snapshots.needed_columns("utilities_monthly", SUBSET) == [
         "period", "available_on", "kind", "quantity", "days_late", "_superseded_on"]
+
+
+@pytest.fixture(scope="module")
+def bench_ingest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Accepted tables as the bench writes them: no corrections, so ``_superseded_on`` is null throughout."""
+    from bench.profile_data import write_accepted
+
+    root = tmp_path_factory.mktemp("bench") / "ingest"
+    write_accepted(root, 400, block_size=150)
+    return root
+
+
+def test_partitions_drop_a_correction_column_that_is_null_throughout(bench_ingest: Path, tmp_path: Path) -> None:
+    folders = snapshots.partition_accepted(bench_ingest, tmp_path, 2, feature_set=SUBSET)
+    with pa.memory_map(str(folders[0] / "tax_monthly.arrows"), "rb") as source:
+        assert "_superseded_on" not in pa.ipc.open_stream(source).schema.names
+    as_of = pd.Timestamp("2026-10-31")
+    got = write_snapshot(bench_ingest, tmp_path / "snap", as_of, LocalEngine(partitions=3)).read()
+    expected = profile_as_of(SourceTables.from_accepted(bench_ingest), as_of).sort_values("uscc", ignore_index=True)
+    assert len(got) == 400
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_the_bench_duckdb_query_gives_our_subset(bench_ingest: Path, tmp_path: Path) -> None:
+    from bench.profile_build import AS_OF, DUCKDB, differences
+
+    out = tmp_path / "duck.parquet"
+    subprocess.run([sys.executable, "-c", DUCKDB, str(bench_ingest), str(out), AS_OF, "1"], check=True,
+                   capture_output=True)
+    ours = write_snapshot(bench_ingest, tmp_path, pd.Timestamp(AS_OF), LocalEngine(partitions=2),
+                          feature_set=SUBSET).read(["uscc", *SUBSET.features])
+    duck = pd.read_parquet(out)
+    assert len(duck) == 400 and differences(ours, duck) == []
+    duck.loc[duck.index[5], "tax_burden_12m"] += 0.01
+    assert [w.split(":")[0] for w in differences(ours, duck)] == ["tax_burden_12m"]
