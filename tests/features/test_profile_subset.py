@@ -66,7 +66,7 @@ def test_partitions_for_a_subset_hold_only_its_sources_and_columns(ingest_dir: P
 @pytest.fixture(scope="module")
 def bench_ingest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Accepted tables as the bench writes them: no corrections, so ``_superseded_on`` is null throughout."""
-    from bench.profile_data import write_accepted
+    from bench.profile_build import write_accepted
 
     root = tmp_path_factory.mktemp("bench") / "ingest"
     write_accepted(root, 400, block_size=150)
