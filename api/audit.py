@@ -3,7 +3,10 @@ answer leaves: when the row cannot be stored the caller gets 503 instead of the 
 
 An ASGI middleware opens an :class:`AuditContext` per request; dependencies note the actor and USCC as they
 learn them; once the handler has answered, the row is written in its own short transaction, chained to the
-row before it (``api.audit_chain``). Keys never reach it.
+row before it (``api.audit_chain``). A handler that writes anyway (``POST /v1/scores``) may instead add the row
+to its own transaction with :func:`record_in`, so the stored answer and its audit row commit together, or
+neither does; the middleware then writes nothing more unless the answer's status turns out to differ from the
+one recorded (the access is then recorded again with the status the caller really got). Keys never reach it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +43,8 @@ class AuditContext:
     actor_role: str = "anonymous"
     uscc: str | None = None
     detail: str | None = None
+    recorded_status: int | None = None
+    """The status of a row a handler already added to its own transaction (``record_in``), if any."""
 
 
 def _context(request: Request) -> AuditContext | None:
@@ -65,6 +71,33 @@ def note_detail(request: Request, detail: str) -> None:
     ctx = _context(request)
     if ctx is not None:
         ctx.detail = detail[:200]
+
+
+def _event(ctx: AuditContext, action: str, status: int) -> AuditEvent:
+    return AuditEvent(
+        at=utcnow(),
+        request_id=ctx.request_id,
+        actor_account_id=ctx.actor_account_id,
+        actor_role=ctx.actor_role,
+        action=action,
+        uscc=ctx.uscc,
+        outcome=outcome_of(status),
+        http_status=status,
+        detail=ctx.detail,
+    )
+
+
+def record_in(session: Session, request: Request, status: int = 200) -> None:
+    """Add this request's audit row to ``session``, to commit with the handler's own writes in one transaction.
+
+    Call it last, just before the commit, once the answer is built: the row says ``status``, and the middleware
+    writes no second row for a request whose answer carries that status.
+    """
+    ctx = _context(request)
+    if ctx is None:
+        raise RuntimeError("record_in needs the AuditMiddleware's context on the request")
+    session.add(_event(ctx, _action(request.scope), status))
+    ctx.recorded_status = status
 
 
 def outcome_of(status: int) -> str:
@@ -115,12 +148,12 @@ class AuditMiddleware:
         except Exception:
             status["code"] = 500
             ctx.detail = "internal"
-            if audited:
+            if audited and ctx.recorded_status != status["code"]:
                 await self._record(scope, ctx, status["code"])
             raise
         if not audited:
             return
-        if await self._record(scope, ctx, status["code"]):
+        if ctx.recorded_status == status["code"] or await self._record(scope, ctx, status["code"]):
             for message in held:
                 await send(message)
         else:  # no record of this access, so no answer: the caller may retry (reports are idempotent)
@@ -133,17 +166,7 @@ class AuditMiddleware:
         if factory is None:
             logger.error("no sessionmaker on app.state; audit row for request %s lost", ctx.request_id)
             return False
-        event = AuditEvent(
-            at=utcnow(),
-            request_id=ctx.request_id,
-            actor_account_id=ctx.actor_account_id,
-            actor_role=ctx.actor_role,
-            action=_action(scope),
-            uscc=ctx.uscc,
-            outcome=outcome_of(status),
-            http_status=status,
-            detail=ctx.detail,
-        )
+        event = _event(ctx, _action(scope), status)
         try:
             await run_in_threadpool(write_event, factory, event)
         except Exception:
@@ -159,7 +182,7 @@ async def _withheld(send: Send, request_id: str, path: str) -> None:
         "title": "Service unavailable",
         "status": 503,
         "detail": "The access could not be recorded in the audit log, so the answer is withheld; retry shortly.",
-        "instance": path,
+        "instance": quote(path, safe="/"),  # percent-encoded, as api.errors.problem_instance
         "request_id": request_id,
     }).encode()
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.audit import note_actor, note_uscc
 from api.db.models import PURPOSES, Account, Authorisation, Bank, Enterprise, utcnow
+from api.db.session import SessionSlots, commits_without_waiting
 from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
 from api.ratelimit import charge
 from api.schemas import LoanEventIn, ScoreRequest
@@ -32,22 +34,54 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer xk_<k
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: xk_...`")
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One session per request, closed afterwards; handlers commit what they change."""
-    session: Session = request.app.state.sessionmaker()
-    try:
-        yield session
-    finally:
-        session.close()
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One session per request, closed afterwards; handlers commit what they change.
+
+    Opening a session touches no database, so it happens on the event loop; closing one whose transaction is
+    still open (a rollback, a round trip on PostgreSQL) goes to the thread pool, where the blocking work runs.
+    Dependencies here that do no I/O are ``async`` for the same reason: each sync one costs a thread hand-off.
+    Requests take a slot first (``SessionSlots``), so under overload they queue here instead of deadlocking the
+    connection pool against the thread pool.
+    """
+    state = request.app.state
+    slots: SessionSlots | None = getattr(state, "session_slots", None)
+    if slots is None:
+        slots = state.session_slots = SessionSlots.for_engine(state.engine)
+    async with slots.semaphore():
+        session: Session = state.sessionmaker()
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                await run_in_threadpool(session.close)
+            else:
+                session.close()
 
 
-def get_app_settings(request: Request) -> Settings:
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def run_db(request: Request, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run short blocking database ``work`` where it costs least: inline on the event loop where a transaction
+    never waits (SQLite, WAL: a thread hand-off would cost more than the work), in the thread pool otherwise
+    (PostgreSQL: round trips and commit flushes overlap across requests there)."""
+    state = request.app.state
+    inline: bool | None = getattr(state, "db_inline", None)
+    if inline is None:
+        inline = state.db_inline = commits_without_waiting(state.engine)
+    if inline:
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
+
+
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_score_provider(request: Request) -> ScoreProvider:
+async def get_score_provider(request: Request) -> ScoreProvider:
     """The loaded scorer, or 503 when none is loaded."""
     provider: ScoreProvider | None = request.app.state.score_provider
     if provider is None:
@@ -60,19 +94,27 @@ AppSettings = Annotated[Settings, Depends(get_app_settings)]
 Scorer = Annotated[ScoreProvider, Depends(get_score_provider)]
 
 
-def current_account(
+async def current_account(
     request: Request,
     session: DbSession,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Account:
-    """The account behind the presented API key; 401 if there is none or it is not valid."""
+    """The account behind the presented API key; 401 if there is none or it is not valid.
+
+    A key verified within the cache period costs one indexed read (``run_db``); anything that needs argon2
+    (deliberately slow) goes to the thread pool so it never stalls other requests.
+    """
     presented = bearer.credentials if bearer is not None else api_key
     if not presented:
         raise NotAuthenticated("An API key is required: `Authorization: Bearer xk_...` or `X-API-Key`.")
     verifier: KeyVerifier = request.app.state.key_verifier
+    address = request.client.host if request.client else None
     try:
-        account = verifier.verify(session, presented, request.client.host if request.client else None)
+        if verifier.remembers(presented):
+            account = await run_db(request, verifier.verify, session, presented, address)
+        else:
+            account = await run_in_threadpool(verifier.verify, session, presented, address)
     except InvalidKeyError:
         raise NotAuthenticated("The API key is not valid.") from None
     note_actor(request, account.id, account.role)
@@ -88,7 +130,7 @@ def _require_role(account: Account, role: str) -> Account:
     return account
 
 
-def current_bank(request: Request, account: CurrentAccount) -> Account:
+async def current_bank(request: Request, account: CurrentAccount) -> Account:
     """A bank account (with its bank); 403 for any other role. Each bank request takes a token from the
     account's rate-limit bucket (429 once it is empty)."""
     _require_role(account, "bank")
@@ -98,7 +140,7 @@ def current_bank(request: Request, account: CurrentAccount) -> Account:
     return account
 
 
-def current_enterprise(request: Request, account: CurrentAccount) -> Account:
+async def current_enterprise(request: Request, account: CurrentAccount) -> Account:
     """An enterprise account (with its USCC); 403 for any other role."""
     _require_role(account, "enterprise")
     if account.uscc is None:
@@ -107,7 +149,7 @@ def current_enterprise(request: Request, account: CurrentAccount) -> Account:
     return account
 
 
-def current_regulator(account: CurrentAccount) -> Account:
+async def current_regulator(account: CurrentAccount) -> Account:
     """A regulator account; 403 for any other role."""
     return _require_role(account, "regulator")
 
@@ -169,9 +211,13 @@ class ScoreAsk:
     body: ScoreRequest
 
 
-def authorized_score_request(request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession) -> ScoreAsk:
-    """``authorized_enterprise`` with the body kept, so a handler never declares (and validates) the body twice."""
-    return ScoreAsk(authorized_enterprise(request, bank, body, session), body)
+async def authorized_score_request(
+    request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession
+) -> ScoreAsk:
+    """``authorized_enterprise`` with the body kept, so a handler never declares (and validates) the body twice.
+
+    Two indexed reads, run like the rest of ``POST /v1/scores`` (``run_db``; docs/operations.md)."""
+    return ScoreAsk(await run_db(request, authorized_enterprise, request, bank, body, session), body)
 
 
 AuthorizedScoreRequest = Annotated[ScoreAsk, Depends(authorized_score_request)]
@@ -185,7 +231,7 @@ def bank_of(session: Session, account: Account) -> Bank:
     return bank
 
 
-def current_operator(account: CurrentAccount) -> Account:
+async def current_operator(account: CurrentAccount) -> Account:
     """An operator account (运营): works objections and review requests; 403 for any other role."""
     return _require_role(account, "operator")
 
@@ -238,7 +284,7 @@ class Page:
     limit: int
 
 
-def pagination(
+async def pagination(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=200, description="Rows to return, at most 200.")] = 50,
 ) -> Page:

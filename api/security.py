@@ -135,6 +135,15 @@ class KeyVerifier:
                     del self._cache[stale]
             self._cache[key_id] = (digest, now + self.settings.key_cache_seconds)
 
+    def remembers(self, presented: str) -> bool:
+        """Whether ``presented`` is a key verified within the cache period, so checking it again needs one database
+        read and no argon2: cheap enough to run on the event loop. False for anything else."""
+        try:
+            parsed = parse_key(presented)
+        except InvalidKeyError:
+            return False
+        return self._cached(parsed.key_id, peppered_digest(self.settings, parsed.secret))
+
     def forget(self, key_id: str) -> None:
         """Drop one key from the cache (revocation is checked in the database anyway)."""
         with self._lock:

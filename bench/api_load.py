@@ -1,5 +1,5 @@
 """Load on ``POST /v1/scores`` over loopback: key check, grant check, score with reasons, decision, stored response
-and audit row — against the in-process cost of score + reasons for the same model.
+and audit row — against the in-process cost of score + reasons for the same model, and the floors under it.
 
 Prints, in one run:
 
@@ -8,24 +8,28 @@ Prints, in one run:
 2. closed loop at fixed concurrency (default 1, then 8): p50, p99 and throughput; concurrency 1 gives the
    request cost without queueing, the higher one the saturated throughput;
 3. open loop at a fixed offered rate (default 200 req/s, Poisson arrivals): p50, p99;
-4. the ratios to the targets: p50 (concurrency 1) ≤ 1.3 × in-process; saturated throughput
-   ≥ 0.9 × (2 ÷ in-process seconds); p99 ≤ 15 ms at 200 req/s.
+4. the floors: an empty FastAPI endpoint served and loaded the same way; the whole app called as ASGI in this
+   process (no HTTP); one audit row appended and committed on its own;
+5. the ratios to the targets: p50 (concurrency 1) ≤ 1.3 × in-process; saturated throughput
+   ≥ 0.9 × (2 ÷ in-process seconds); p99 ≤ 15 ms at 200 req/s — and the floors as the same ratios.
 
 The model is trained here (≥ 300 trees, the project's parameters with a slower learning rate) on the synthetic
-training frame, saved in a temporary data directory with a fresh SQLite database, enterprises, profiles, grants
-and one bank key; or the registry's champion with ``--champion`` (settings from ``XINYI_*``, the database
-still a temporary one). The server is uvicorn on 127.0.0.1 with ``--workers`` processes (default 1: one per core
-would be the rule, but two processes writing one SQLite file wait on each other's locks, and 1 measured better);
-the load generator (httpx, asyncio) runs in this process on the same machine. The bank's rate limit is off for
-the run. Usage::
+training frame (``--model-cache DIR`` keeps it for the next run), saved in a temporary data directory with a fresh
+database (a temporary SQLite file, or with ``--database-url postgresql+psycopg://…`` a fresh schema there, dropped
+afterwards), enterprises, profiles, grants and one bank key; or the registry's champion with ``--champion``. The
+server is uvicorn on 127.0.0.1 with ``--workers`` processes (default 1). The load generator runs in this process
+on the same cores: raw asyncio streams sending pre-built requests, each answer read in full and checked (status
+200, JSON naming the USCC asked about, with a score). The bank's rate limit is off for the run. Usage::
 
     .venv/bin/python bench/api_load.py [--workers 1] [--concurrency 1 8] [--rate 200] [--seconds 15]
+        [--database-url URL] [--model-cache DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import socket
@@ -34,20 +38,27 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.db import make_engine, migrate
-from api.db.models import Account, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
+from api.audit import write_event
+from api.db import make_engine, make_sessionmaker, migrate
+from api.db.models import Account, AuditEvent, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
 from api.security import issue_key
 from bench.results import record
 from config.settings import Settings, get_settings
@@ -141,9 +152,27 @@ def free_port() -> int:
         return port
 
 
-def start_server(env: dict[str, str], workers: int, port: int) -> subprocess.Popen[bytes]:
+def empty_app() -> FastAPI:
+    """The floor under any FastAPI service here: ``POST /v1/scores`` answering the USCC it was sent, with no
+    middleware, no key, no database and no model (served the same way, measured with the same client)."""
+    app = FastAPI()
+
+    @app.post("/v1/scores")
+    async def echo(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse({"uscc": body["uscc"], "score": None})
+
+    @app.get("/readyz")
+    async def ready() -> dict[str, str]:
+        return {"status": "ready"}
+
+    return app
+
+
+def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_load:served_app"
+                 ) -> subprocess.Popen[bytes]:
     """uvicorn with ``workers`` processes on loopback; returns once /readyz answers 200."""
-    command = [sys.executable, "-m", "uvicorn", "api_load:served_app", "--factory", "--app-dir",
+    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--app-dir",
                str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port), "--workers",
                str(workers), "--log-level", "warning", "--no-access-log"]
     server = subprocess.Popen(command, env=env)
@@ -161,87 +190,128 @@ def start_server(env: dict[str, str], workers: int, port: int) -> subprocess.Pop
     raise SystemExit("the server did not become ready in 120 s")
 
 
-def _no_delay(limits: httpx.Limits | None = None) -> httpx.AsyncHTTPTransport:
-    """A transport whose sockets send at once (TCP_NODELAY): httpx writes a request's headers and body apart,
-    and Nagle's algorithm would hold the body until the server's delayed ACK (~40 ms) — a wait that is the
-    client's, not the service's."""
-    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-    if limits is None:
-        return httpx.AsyncHTTPTransport(socket_options=options)
-    return httpx.AsyncHTTPTransport(socket_options=options, limits=limits)
+def _endpoint(base: str) -> tuple[str, int]:
+    host, _, port = base.removeprefix("http://").partition(":")
+    return host, int(port)
 
 
-async def _one(client: httpx.AsyncClient, uscc: str, latencies: list[float], failures: list[int]) -> None:
+def score_request(host: str, port: int, key: str, uscc: str) -> bytes:
+    """One ``POST /v1/scores`` as it goes on the wire, built once and sent as many times as needed."""
+    body = json.dumps({"uscc": uscc}).encode()
+    head = (f"POST /v1/scores HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on raw asyncio streams (TCP_NODELAY): the leanest honest client, so the
+    generator, which shares the cores with the server, takes as little of them as it can. Every answer is read
+    in full and checked: status 200 and a JSON body naming the enterprise asked about with a score field."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def send(self, request: bytes, uscc: str) -> int:
+        """Send one pre-built request; the answer's status, or 0 when its body is not the score asked for."""
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = next((int(v) for k, _, v in (line.partition(":") for line in lines[1:])
+                       if k.lower() == "content-length"), None)
+        if length is None:
+            raise ConnectionError("an answer without Content-Length")
+        body = json.loads(await self.reader.readexactly(length))
+        if status == 200 and (body.get("uscc") != uscc or "score" not in body):
+            return 0
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _one(connection: Connection, request: bytes, uscc: str, latencies: list[float],
+               failures: list[int]) -> None:
     started = time.perf_counter()
-    try:
-        response = await client.post("/v1/scores", json={"uscc": uscc})
-    except httpx.HTTPError:
-        failures.append(0)  # no answer in time
-        return
+    status = await connection.send(request, uscc)
     latencies.append(time.perf_counter() - started)
-    if response.status_code != 200:
-        failures.append(response.status_code)
+    if status != 200:
+        failures.append(status)
 
 
 async def closed_loop(base: str, key: str, usccs: list[str], concurrency: int, seconds: float
                       ) -> tuple[list[float], list[int], float]:
-    """``concurrency`` clients, each sending its next request when the previous answer arrives."""
+    """``concurrency`` clients, each on its own connection, sending its next request when the answer arrives."""
+    host, port = _endpoint(base)
+    requests = [score_request(host, port, key, u) for u in usccs]
     latencies: list[float] = []
     failures: list[int] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits,
-                                 timeout=30, transport=_no_delay(limits)) as client:
-        for uscc in usccs[:50]:  # warm-up: connections, caches
-            await _one(client, uscc, [], [])
-        stop = time.perf_counter() + seconds
+    connections = [await Connection.open(host, port) for _ in range(concurrency)]
+    for i in range(50):  # warm-up: connections, caches
+        await _one(connections[i % concurrency], requests[i % len(usccs)], usccs[i % len(usccs)], [], [])
+    stop = time.perf_counter() + seconds
 
-        async def worker(offset: int) -> None:
-            i = offset
-            while time.perf_counter() < stop:
-                await _one(client, usccs[i % len(usccs)], latencies, failures)
-                i += concurrency
+    async def worker(offset: int) -> None:
+        i = offset
+        while time.perf_counter() < stop:
+            await _one(connections[offset], requests[i % len(usccs)], usccs[i % len(usccs)], latencies, failures)
+            i += concurrency
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
     return latencies, failures, elapsed
 
 
 async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds: float
                     ) -> tuple[list[float], list[int], int]:
-    """Requests sent at Poisson arrivals of ``rate`` a second whatever the answers; latency from the planned send
-    time, so a stalled server is not hidden by a stalled generator (coordinated omission)."""
+    """Requests sent at Poisson arrivals of ``rate`` a second whatever the answers, each on an idle connection
+    (a new one when all are busy); latency from the planned send time, so a stalled server is not hidden by a
+    stalled generator (coordinated omission)."""
+    host, port = _endpoint(base)
+    requests = [score_request(host, port, key, u) for u in usccs]
     latencies: list[float] = []
     failures: list[int] = []
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    idle = [await Connection.open(host, port) for _ in range(8)]
+    for i in range(50):
+        await _one(idle[i % len(idle)], requests[i % len(usccs)], usccs[i % len(usccs)], [], [])
     rng = random.Random(7)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits,
-                                 timeout=30, transport=_no_delay(limits)) as client:
-        for uscc in usccs[:50]:
-            await _one(client, uscc, [], [])
-        tasks = []
-        started = time.perf_counter()
-        planned = started
-        i = 0
 
-        async def timed(uscc: str, at: float) -> None:
-            try:
-                response = await client.post("/v1/scores", json={"uscc": uscc})
-            except httpx.HTTPError:
-                failures.append(0)  # no answer in time
-                return
-            latencies.append(time.perf_counter() - at)
-            if response.status_code != 200:
-                failures.append(response.status_code)
+    async def timed(i: int, at: float) -> None:
+        connection = idle.pop() if idle else await Connection.open(host, port)
+        try:
+            status = await connection.send(requests[i % len(usccs)], usccs[i % len(usccs)])
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            failures.append(0)  # no (well-formed) answer
+            connection.close()
+            return
+        latencies.append(time.perf_counter() - at)
+        idle.append(connection)
+        if status != 200:
+            failures.append(status)
 
-        while planned < started + seconds:
-            planned += rng.expovariate(rate)
-            delay = planned - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(timed(usccs[i % len(usccs)], planned)))
-            i += 1
-        await asyncio.gather(*tasks)
+    tasks = []
+    started = time.perf_counter()
+    planned = started
+    i = 0
+    while planned < started + seconds:
+        planned += rng.expovariate(rate)
+        delay = planned - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(timed(i, planned)))
+        i += 1
+    await asyncio.gather(*tasks)
+    for connection in idle:
+        connection.close()
     return latencies, failures, i
 
 
@@ -249,17 +319,129 @@ def ms(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1e3
 
 
-def server_environment(data_dir: Path, *, champion: bool) -> tuple[dict[str, str], ScoreService]:
-    """The served process's environment (SQLite in ``data_dir``, no rate limit, keys cached) and the model it
-    serves: the registry's champion, or a freshly trained ≥ MIN_TREES model saved under ``data_dir``."""
-    env = {**os.environ, "XINYI_DATABASE_URL": f"sqlite:///{data_dir / 'service.db'}",
+def server_environment(data_dir: Path, *, champion: bool, database_url: str | None = None,
+                       model_cache: Path | None = None) -> tuple[dict[str, str], ScoreService]:
+    """The served process's environment (``database_url``, by default SQLite in ``data_dir``; no rate limit;
+    keys cached) and the model it serves: the registry's champion, or a ≥ MIN_TREES model, trained and saved
+    under ``data_dir`` (or loaded from ``model_cache`` when a model is saved there, saved there when not)."""
+    env = {**os.environ, "XINYI_DATABASE_URL": database_url or f"sqlite:///{data_dir / 'service.db'}",
            "XINYI_RATE_LIMIT_PER_SECOND": "0", "XINYI_KEY_CACHE_SECONDS": "3600"}
     if champion:
         return env, ScoreService.from_registry(get_settings())
-    service = trained_service(MIN_TREES)
-    service.artifact.save(data_dir / "model")
-    env[MODEL_DIR_ENV] = str(data_dir / "model")
+    model_dir = model_cache or data_dir / "model"
+    if model_cache is not None and (model_cache / "booster.txt").exists():
+        service = ScoreService(PdModelArtifact.load(model_cache), "bench_pd", "1", num_threads=1)
+    else:
+        service = trained_service(MIN_TREES)
+        service.artifact.save(model_dir)
+    env[MODEL_DIR_ENV] = str(model_dir)
     return env, service
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str | None]:
+    """``url`` as given for SQLite (None: the temporary file); for PostgreSQL a URL on a fresh schema, dropped
+    afterwards, so the bench never touches the tables already there."""
+    if url is None or not url.startswith("postgresql"):
+        yield url
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def _asgi_post(app: FastAPI, request: bytes, uscc: str) -> None:
+    head, _, body = request.partition(b"\r\n\r\n")
+    headers = [tuple(part.strip().lower() if i == 0 else part.strip() for i, part in enumerate(line.split(b":", 1)))
+               for line in head.split(b"\r\n")[1:]]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/scores", "raw_path": b"/v1/scores", "query_string": b"", "root_path": "",
+             "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+    messages: list[Any] = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    answer = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    if sent[0]["status"] != 200 or answer["uscc"] != uscc:
+        raise SystemExit(f"the in-process app answered {sent[0]['status']}")
+
+
+def in_app_ms(settings: Settings, service: ScoreService, key: str, usccs: list[str], repeats: int) -> list[float]:
+    """Milliseconds per ``POST /v1/scores`` through the whole app (middleware, key, grant, score, stored answer,
+    audit row) called as ASGI in this process: the service's own cost without HTTP, uvicorn or a client."""
+    app = create_app(settings, score_provider=service)
+    requests = [score_request("127.0.0.1", 80, key, u) for u in usccs]
+
+    async def run() -> list[float]:
+        times = []
+        for i in range(repeats + 50):
+            started = time.perf_counter()
+            await _asgi_post(app, requests[i % len(usccs)], usccs[i % len(usccs)])
+            if i >= 50:
+                times.append((time.perf_counter() - started) * 1e3)
+        return times
+
+    try:
+        return asyncio.run(run())
+    finally:
+        app.state.engine.dispose()
+
+
+def audit_commit_ms(settings: Settings, repeats: int) -> list[float]:
+    """Milliseconds to append one audit row (chain head locked and moved, row inserted, committed) on its own."""
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_sessionmaker(engine)
+    times = []
+    for i in range(repeats + 20):
+        event = AuditEvent(at=utcnow(), request_id=f"bench-{i}", actor_account_id=None, actor_role="anonymous",
+                           action="bench.audit_commit", uscc=None, outcome="allowed", http_status=200, detail=None)
+        started = time.perf_counter()
+        write_event(factory, event)
+        if i >= 20:
+            times.append((time.perf_counter() - started) * 1e3)
+    engine.dispose()
+    return times
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def measure_server(env: dict[str, str], workers: int, app: str, key: str, usccs: list[str],
+                   concurrencies: list[int], seconds: float, label: str) -> dict[int, tuple[float, float, float]]:
+    """Closed loops at each concurrency against ``app`` served by uvicorn: p50 ms, p99 ms, req/s for each."""
+    port = free_port()
+    server = start_server(env, workers, port, app)
+    closed = {}
+    try:
+        print(f"\nclosed loop, POST /v1/scores, {label}, {seconds:g} s each")
+        for concurrency in concurrencies:
+            latencies, failures, elapsed = asyncio.run(
+                closed_loop(f"http://127.0.0.1:{port}", key, usccs, concurrency, seconds))
+            closed[concurrency] = (ms(latencies, 50), ms(latencies, 99), len(latencies) / elapsed)
+            print(f"  concurrency {concurrency:>3}: p50 {closed[concurrency][0]:6.2f} ms   p99 "
+                  f"{closed[concurrency][1]:6.2f} ms   {closed[concurrency][2]:7.0f} req/s   "
+                  f"non-200 or wrong body: {len(failures)}")
+    finally:
+        _stop(server)
+    return closed
 
 
 def main() -> None:
@@ -267,23 +449,30 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn worker processes (1: on SQLite two processes wait on each other's writes)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="closed-loop clients")
-    parser.add_argument("--rate", type=float, default=200.0, help="open-loop offered rate (req/s)")
+    parser.add_argument("--rate", type=float, default=200.0,
+                        help="open-loop offered rate (req/s); 0 skips the open loop")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each load phase")
     parser.add_argument("--enterprises", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=2_000, help="in-process calls timed")
     parser.add_argument("--champion", action="store_true", help="serve the registry's champion")
+    parser.add_argument("--database-url", help="serve from this database (postgresql+psycopg://…: a fresh schema "
+                        "there, dropped afterwards); default a temporary SQLite file")
+    parser.add_argument("--model-cache", type=Path,
+                        help="load the trained bench model from this folder, or train it and save it there")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="xinyi-api-load-") as tmp:
-        env, service = server_environment(Path(tmp), champion=args.champion)
-        settings = Settings(database_url=env["XINYI_DATABASE_URL"])
+    with tempfile.TemporaryDirectory(prefix="xinyi-api-load-") as tmp, fresh_database(args.database_url) as url:
+        env, service = server_environment(Path(tmp), champion=args.champion, database_url=url,
+                                          model_cache=args.model_cache)
+        settings = Settings(database_url=env["XINYI_DATABASE_URL"], rate_limit_per_second=0, key_cache_seconds=3600)
+        database = "PostgreSQL" if settings.resolved_database_url.startswith("postgresql") else "SQLite (WAL)"
         profiles = bench_profiles(service, args.enterprises)
         usccs, key = seed_database(settings, profiles)
         booster = service.artifact.booster
         print(f"model: {booster.num_trees()} trees, {len(service.feature_names)} features, num_leaves "
               f"{booster.params.get('num_leaves', DEFAULT_PARAMS['num_leaves'])}; {len(usccs)} enterprises; "
-              f"{os.cpu_count()} CPU cores; server: uvicorn, {args.workers} workers, SQLite (WAL); "
-              f"load generator: httpx in this process on the same cores; load average before: "
+              f"{os.cpu_count()} CPU cores; server: uvicorn, {args.workers} workers, {database}; "
+              f"load generator: raw asyncio streams in this process on the same cores; load average before: "
               f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
         cost = in_process_us(service, profiles, args.repeats)
@@ -291,47 +480,68 @@ def main() -> None:
         print(f"\nin process, ScoreService.score (PD, score, grade, reasons), {args.repeats} calls: "
               f"median {in_process_ms:.3f} ms, p99 {np.percentile(cost, 99) / 1e3:.3f} ms")
 
-        port = free_port()
-        server = start_server(env, args.workers, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            closed = {}
-            print(f"\nclosed loop, POST /v1/scores, {args.seconds:g} s each")
-            for concurrency in args.concurrency:
-                latencies, failures, elapsed = asyncio.run(
-                    closed_loop(base, key, usccs, concurrency, args.seconds))
-                closed[concurrency] = (ms(latencies, 50), ms(latencies, 99), len(latencies) / elapsed)
-                print(f"  concurrency {concurrency:>3}: p50 {closed[concurrency][0]:6.2f} ms   p99 "
-                      f"{closed[concurrency][1]:6.2f} ms   {closed[concurrency][2]:7.0f} req/s   "
-                      f"non-200: {len(failures)}")
-            latencies, failures, sent = asyncio.run(open_loop(base, key, usccs, args.rate, args.seconds))
+        closed = measure_server(env, args.workers, "api_load:served_app", key, usccs, args.concurrency,
+                                args.seconds, f"the service on {database}")
+        open_p99 = float("nan")
+        if args.rate > 0:
+            port = free_port()
+            server = start_server(env, args.workers, port)
+            try:
+                latencies, failures, sent = asyncio.run(
+                    open_loop(f"http://127.0.0.1:{port}", key, usccs, args.rate, args.seconds))
+            finally:
+                _stop(server)
             open_p50, open_p99 = ms(latencies, 50), ms(latencies, 99)
             print(f"\nopen loop, {args.rate:g} req/s offered (Poisson), {sent} requests: p50 {open_p50:.2f} ms   "
-                  f"p99 {open_p99:.2f} ms   non-200: {len(failures)}")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+                  f"p99 {open_p99:.2f} ms   non-200 or wrong body: {len(failures)}")
+
+        empty = measure_server(env, args.workers, "api_load:empty_app", key, usccs,
+                               [min(args.concurrency), max(args.concurrency)], args.seconds / 2,
+                               "an empty FastAPI endpoint (no middleware, key, database or model)")
+        in_app = in_app_ms(settings, service, key, usccs, max(200, args.repeats // 4))
+        audit = audit_commit_ms(settings, max(200, args.repeats // 4))
+        print(f"\nin process, the whole app called as ASGI (no HTTP, no uvicorn, no client), {len(in_app)} calls: "
+              f"p50 {statistics.median(in_app):.2f} ms, p99 {np.percentile(in_app, 99):.2f} ms")
+        print(f"in process, one audit row appended and committed on its own ({database}), {len(audit)} times: "
+              f"p50 {statistics.median(audit):.2f} ms, p99 {np.percentile(audit, 99):.2f} ms")
 
     print(f"\nload average after (1, 5, 15 min): {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
           f"on {os.cpu_count()} cores — above {os.cpu_count()}, other work shared the cores with the bench")
+    report(args, database, in_process_ms, closed, open_p99, empty, statistics.median(in_app),
+           statistics.median(audit))
+
+
+def report(args: argparse.Namespace, database: str, in_process_ms: float, closed: dict[int, tuple[float, float, float]],
+           open_p99: float, empty: dict[int, tuple[float, float, float]], in_app_p50: float, audit_p50: float) -> None:
+    """Print the ratios to the targets beside the floors that bound them, and record them."""
     lowest, highest = min(closed), max(closed)
     best_throughput = max(t for _, _, t in closed.values())
+    empty_throughput = max(t for _, _, t in empty.values())
     ceiling = 2 / (in_process_ms / 1e3)
-    print("\ntargets")
+    suffix = "" if database.startswith("SQLite") else f" ({database})"
+    print(f"\ntargets ({database})")
     print(f"  p50 at concurrency {lowest} / in-process: {closed[lowest][0]:.2f} / {in_process_ms:.3f} ms = "
           f"{closed[lowest][0] / in_process_ms:.2f} × (target ≤ 1.3 ×)")
     print(f"  saturated throughput (best closed loop, up to concurrency {highest}) / (2 ÷ in-process): "
           f"{best_throughput:.0f} / {ceiling:.0f} req/s = {best_throughput / ceiling:.2f} × (target ≥ 0.9 ×)")
     print(f"  p99 at {args.rate:g} req/s: {open_p99:.2f} ms (target ≤ 15 ms) = {open_p99 / 15:.2f} × the target")
-    record(f"POST /v1/scores p50 at concurrency {lowest} ÷ in-process score + reasons",
+    print("floors on this machine, measured above")
+    print(f"  an empty FastAPI endpoint over loopback, p50 at concurrency {lowest}: {empty[lowest][0]:.2f} ms = "
+          f"{empty[lowest][0] / in_process_ms:.2f} × in-process on its own; its best throughput "
+          f"{empty_throughput:.0f} req/s = {empty_throughput / ceiling:.2f} × the throughput target's reference")
+    print(f"  the whole app as ASGI in process (no HTTP): p50 {in_app_p50:.2f} ms = "
+          f"{in_app_p50 / in_process_ms:.2f} × in-process; of it one audit commit alone: {audit_p50:.2f} ms")
+    record(f"POST /v1/scores p50 at concurrency {lowest} ÷ in-process score + reasons{suffix}",
            closed[lowest][0] / in_process_ms, "ratio", 1.3, "<=",
            note=f"{closed[lowest][0]:.2f} ms against {in_process_ms:.3f} ms")
-    record("saturated throughput ÷ (2 cores ÷ in-process cost)", best_throughput / ceiling, "ratio", 0.9, ">=",
-           note=f"{best_throughput:.0f} req/s")
-    record(f"p99 at {args.rate:g} req/s offered", open_p99, "ms", 15.0, "<=")
+    record(f"saturated throughput ÷ (2 cores ÷ in-process cost){suffix}", best_throughput / ceiling, "ratio", 0.9,
+           ">=", note=f"{best_throughput:.0f} req/s")
+    if args.rate > 0:
+        record(f"p99 at {args.rate:g} req/s offered{suffix}", open_p99, "ms", 15.0, "<=")
+    record(f"floor: empty FastAPI endpoint p50 at concurrency {lowest} ÷ in-process{suffix}",
+           empty[lowest][0] / in_process_ms, "ratio", note=f"{empty[lowest][0]:.2f} ms; {empty_throughput:.0f} req/s")
+    record(f"floor: whole app as ASGI in process, p50{suffix}", in_app_p50, "ms",
+           note=f"audit commit alone {audit_p50:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,15 @@ import logging
 from datetime import date
 
 import pytest
+from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.audit import AuditMiddleware, record_in
 from api.db.models import AuditEvent
+from api.db.session import make_sessionmaker
 from api.security import parse_key
 from config.settings import Settings
 from tests.api.factories import (
@@ -147,3 +150,58 @@ def test_an_answer_whose_access_cannot_be_recorded_is_withheld(
     assert client.get("/healthz").status_code == 200  # unaudited probes still answer
     monkeypatch.undo()
     assert client.get("/v1/enterprise/authorisations", headers=bearer(scenario.enterprise_key)).status_code == 200
+
+
+def test_a_score_and_its_audit_row_commit_together_or_not_at_all(
+    app: FastAPI, scenario: Scenario, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.audit_chain
+    from api.db.models import ScoreResponse
+
+    client = TestClient(app, raise_server_exceptions=False)
+
+    def no_chain(*_: object) -> None:
+        raise RuntimeError("audit chain unavailable")
+
+    ok = client.post("/v1/scores", json={"uscc": scenario.uscc}, headers=bearer(scenario.bank_a_key))
+    assert ok.status_code == 200
+    row = events(db)[-1]
+    assert (row.request_id, row.action, row.http_status) == (ok.headers["x-request-id"], "score.create", 200)
+
+    monkeypatch.setattr(api.audit_chain, "append_to_chain", no_chain)
+    refused = client.post("/v1/scores", json={"uscc": scenario.uscc}, headers=bearer(scenario.bank_a_key))
+
+    assert refused.status_code == 500  # the commit failed: neither the score nor any audit row was stored
+    assert "probability_of_default" not in refused.text
+    db.expire_all()
+    assert [str(s.id) for s in db.scalars(select(ScoreResponse))] == [ok.json()["id"]]
+    assert len(events(db)) == 1
+
+
+def test_a_recorded_row_is_not_doubled_but_a_changed_status_is_recorded_again(engine: Engine, db: Session) -> None:
+    app = FastAPI()
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.add_middleware(AuditMiddleware)
+
+    def answer(request: Request, status: int) -> Response:
+        with app.state.sessionmaker() as session:
+            record_in(session, request, 200)
+            session.commit()
+        return Response(status_code=status)
+
+    @app.get("/v1/as-recorded", name="test.as_recorded")
+    def as_recorded(request: Request) -> Response:
+        return answer(request, 200)
+
+    @app.get("/v1/changed", name="test.changed")
+    def changed(request: Request) -> Response:
+        return answer(request, 202)
+
+    with TestClient(app) as client:
+        assert client.get("/v1/as-recorded").status_code == 200
+        assert [(r.action, r.http_status) for r in events(db)] == [("test.as_recorded", 200)]
+        assert client.get("/v1/changed").status_code == 202
+
+    rows = events(db)
+    assert [(r.action, r.http_status) for r in rows[1:]] == [("test.changed", 200), ("test.changed", 202)]
+    assert rows[1].request_id == rows[2].request_id
