@@ -58,6 +58,8 @@ BENCHES = (
     Bench("scoring_latency", "scoring", "one profile with reasons against bare LightGBM; batch rows/s",
           (), ("--champion", "--rows", "20000", "--repeats", "300", "--runs", "1", "--rounds", "2"),
           needs="at quick size the demo's champion (`xinyi demo --no-serve`) instead of a freshly trained model"),
+    # at quick size LightGBM trains on one thread: on a busy machine its two OpenMP threads wait on each other at
+    # every step (training_scale at 20,000 rows: 25 s on one thread, over 600 s on two, at a load average of 11-20)
     Bench("training_scale", "models", "training time, peak memory and AUC at 1,000,000 applications",
           ("--rows", "1000000"), ("--rows", "20000", "--threads", "1")),
     Bench("oracle_auc", "models", "champion AUC against its baselines and the region's true PD", (), (),
@@ -74,8 +76,6 @@ BENCHES = (
     Bench("api_soak", "reliability", "70 % of capacity on POST /v1/scores: errors, latency by minute, server "
           "memory growth", ("--minutes", "10"), ("--champion", "--minutes", "2", "--capacity-seconds", "5")),
 )
-"""At quick size LightGBM trains on one thread: on a busy machine its two OpenMP threads wait on each other at every
-step (training_scale at 20,000 rows: 25 s on one thread, over 600 s on two, at a load average of 11 to 20)."""
 KNOWN = {bench.script: bench for bench in BENCHES}
 
 
