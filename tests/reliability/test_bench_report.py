@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import KNOWN, Bench, Outcome, keep, load_entries, results_path, run
+from bench.report import Outcome, keep, load_entries, main, results_path
 from bench.results import ENV, record
 
 
@@ -86,14 +86,22 @@ def test_only_replaces_its_bench_and_keeps_the_others_with_their_own_date_commit
             "at the start") in page
 
 
-def test_a_bench_run_keeps_its_recorded_figures_date_commit_and_load(tmp_path: Path) -> None:
-    """A real bench in a child process (the audit chain on a temporary SQLite file, tiny): its figures arrive."""
-    tiny = Bench("audit_chain", KNOWN["audit_chain"].area, KNOWN["audit_chain"].what,
-                 quick=("--appends", "20", "--threads", "2", "--verify-rows", "100", "--databases", "sqlite"))
-    ran = run(tiny, "quick", timeout=300)
+def test_only_runs_a_real_bench_and_merges_it_into_the_kept_entries(tmp_path: Path) -> None:
+    """``--only audit_chain`` at quick size in a child process (the chain on temporary databases, seconds): its
+    figures, date, commit and load join the entry kept from an earlier run, which stays as it was."""
+    out = tmp_path / "benchmarks.md"
+    earlier = outcome("api_soak", 0, [figure("errors", 0.0, 0.0, "<=", True)], date="2026-12-04 18:30 UTC",
+                      commit="aaaa111", load=16.0)
+    keep(out, earlier, {})
 
-    assert ran.status == 0, ran.tail
-    names = [f["name"] for f in ran.figures]
-    assert "sqlite: audit append p50" in names and "sqlite: rows verified a second" in names
-    assert all(f["bench"] == "audit_chain" and f["value"] > 0 for f in ran.figures)
-    assert len(ran.load_start) == 3 and ran.commit and ran.date.endswith("UTC") and ran.size == "quick"
+    status = main(["--size", "quick", "--only", "audit_chain", "--out", str(out)])
+
+    entries = load_entries(results_path(out))
+    assert status == 0 and set(entries) == {"audit_chain", "api_soak"}
+    chain = entries["audit_chain"]
+    assert chain.status == 0 and chain.size == "quick" and len(chain.load_start) == 3 and chain.commit
+    assert "sqlite: audit append p50" in [f["name"] for f in chain.figures]
+    assert all(f["bench"] == "audit_chain" and f["value"] > 0 for f in chain.figures)
+    assert entries["api_soak"] == earlier
+    page = out.read_text(encoding="utf-8")
+    assert "| api | audit_chain | sqlite: rows verified a second |" in page and "### api_soak" in page
