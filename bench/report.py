@@ -113,7 +113,7 @@ def run(bench: Bench, size: str, timeout: float, note: str = "") -> Outcome:
     command = [sys.executable, f"bench/{bench.script}.py", *args]
     with tempfile.NamedTemporaryFile(prefix=f"bench-{bench.script}-", suffix=".jsonl", delete=False) as handle:
         results = Path(handle.name)
-    date, load_start = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), _load()
+    date, commit, load_start = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), _commit(), _load()
     started = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=ROOT, env={**os.environ, "BENCH_RESULTS": str(results)},
@@ -127,7 +127,7 @@ def run(bench: Bench, size: str, timeout: float, note: str = "") -> Outcome:
     figures = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
     results.unlink(missing_ok=True)
     return Outcome(bench.script, ["python", *command[1:]], status, seconds, figures, output[-TAIL_LINES:], size,
-                   date, _commit(), load_start, _load(), machine(), note)
+                   date, commit, load_start, _load(), machine(), note)
 
 
 def _load() -> list[float]:
