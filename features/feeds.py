@@ -255,10 +255,9 @@ def _csv_chunks(path: Path, feed: Feed, chunk_rows: int) -> Iterator[RawChunk]:
         line, carry, line_bytes = 2, b"", 96
         tally = _Undecodable(path, feed.encoding)
         while True:
-            pieces = [carry, handle.read(max(0, chunk_rows * line_bytes - len(carry)))]
-            if not (pieces[1] or carry).endswith(b"\n"):
-                pieces.append(handle.readline())  # finish the last line
-            block = b"".join(pieces)  # one copy
+            block = carry + handle.read(max(0, chunk_rows * line_bytes - len(carry)))
+            if block and not block.endswith(b"\n"):
+                block += handle.readline()  # finish the last line (grown in place: less memory than a join)
             if not block:
                 break
             block, carry, ends = _first_lines(block, chunk_rows)
@@ -348,7 +347,10 @@ def _line_ends(data: bytes) -> np.ndarray:
     One vectorised pass (counting and searching the bytes from Python scans them once per question asked)."""
     if not data:
         return np.array([], dtype=np.int64)
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    array = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 22  # compared a few MiB at a time: a mask of the whole block would cost its size again
+    ends = np.concatenate([np.flatnonzero(array[start:start + step] == 10) + start
+                           for start in range(0, len(array), step)])
     return ends if data.endswith(b"\n") else np.append(ends, len(data))
 
 
@@ -367,13 +369,13 @@ def _line_numbers(body: bytes, first: int, ends: np.ndarray | None = None) -> np
     if not body:
         return np.array([], dtype=np.int64)
     ends = _line_ends(body) if ends is None else ends
+    lengths = np.diff(ends, prepend=-1) - 1
+    short = np.flatnonzero(lengths <= 1)  # few: only these can be blank
     data = np.frombuffer(body, dtype=np.uint8)
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    lengths = ends - starts
-    blank = (lengths == 0) | ((lengths == 1) & (data[np.minimum(starts, len(data) - 1)] == 13))
-    if not blank.any():
+    blank = short[(lengths[short] == 0) | (data[np.maximum(ends[short] - 1, 0)] == 13)]
+    if not len(blank):
         return np.arange(first, first + len(ends), dtype=np.int64)
-    return first + np.flatnonzero(~blank).astype(np.int64)
+    return first + np.delete(np.arange(len(ends), dtype=np.int64), blank)
 
 
 _MALFORMED = "not as many comma-separated fields as the header (row.format)"
