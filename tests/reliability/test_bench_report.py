@@ -86,6 +86,7 @@ def test_only_replaces_its_bench_and_keeps_the_others_with_their_own_date_commit
             "at the start") in page
 
 
+@pytest.mark.slow
 def test_only_runs_a_real_bench_and_merges_it_into_the_kept_entries(tmp_path: Path) -> None:
     """``--only audit_chain`` at quick size in a child process (the chain on temporary databases, seconds): its
     figures, date, commit and load join the entry kept from an earlier run, which stays as it was."""
