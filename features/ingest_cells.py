@@ -1,8 +1,10 @@
-"""Raw cells as the checks see them: Arrow columns (strings, or typed from Parquet), parsers, per-row verdicts.
+"""Raw cells as the checks see them: Arrow columns (strings, dictionary-encoded strings, or typed from Parquet),
+parsers, per-row verdicts.
 
 Empty string or null = missing (docs/data-sources.md). Everything is vectorised with Arrow kernels or numpy;
-dates are parsed once per distinct string (a monthly file has few), and messages are built only for the rows
-that are rejected, so a chunk of a million rows is checked in well under a second.
+codes, USCCs and dates arrive dictionary-encoded from CSV and Parquet text (``features.feeds``) and are judged
+once per distinct value (a monthly file has few), and messages are built only for the rows that are rejected,
+so a chunk of a million rows is checked in well under a second.
 """
 
 from __future__ import annotations
