@@ -140,21 +140,26 @@ def log_and_register(
         except Exception:
             client.set_terminated(run_id, status="FAILED")
             raise
-        try:
-            client.get_registered_model(model_name)
-        except MlflowException:
-            client.create_registered_model(model_name, description="Pre-credit PD model (预授信模型)")
-        version = client.create_model_version(
-            model_name, source=f"{run.info.artifact_uri}/{ARTIFACT_PATH}", run_id=run_id
-        )
-        if alias is not None:
-            previous = alias_version(client, model_name, alias)
-            client.set_registered_model_alias(model_name, alias, version.version)
-            if alias == CHAMPION:
-                record_champion(
-                    history_path or default_history_path(tracking_uri, model_name),
-                    ChampionEvent.now(model_name, str(version.version), previous, "register", "registered as champion"),
-                )
+        try:  # an error (not a kill) while registering marks the run FAILED at once
+            try:
+                client.get_registered_model(model_name)
+            except MlflowException:
+                client.create_registered_model(model_name, description="Pre-credit PD model (预授信模型)")
+            version = client.create_model_version(
+                model_name, source=f"{run.info.artifact_uri}/{ARTIFACT_PATH}", run_id=run_id
+            )
+            if alias is not None:
+                previous = alias_version(client, model_name, alias)
+                client.set_registered_model_alias(model_name, alias, version.version)
+                if alias == CHAMPION:
+                    record_champion(
+                        history_path or default_history_path(tracking_uri, model_name),
+                        ChampionEvent.now(model_name, str(version.version), previous, "register",
+                                          "registered as champion"),
+                    )
+        except Exception:
+            client.set_terminated(run_id, status="FAILED")
+            raise
         # FINISHED only once the version is registered and aliased: a run killed before that stays RUNNING
         # and the next registration marks it FAILED (fail_interrupted_runs)
         client.set_terminated(run_id)
