@@ -267,3 +267,23 @@ def test_a_bad_rules_file_stops_the_app_from_starting(settings: Settings, engine
                    encoding="utf-8")
     with pytest.raises(RuleSetError, match="rule 'x', field 'kinds'"):
         create_app(settings.model_copy(update={"policy_rules_path": bad}), score_provider=FakeScorer())
+
+
+def test_more_concurrent_scores_than_pooled_connections_all_answer_each_audited_once(
+    client: TestClient, scenario: Scenario, db: Session
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.db.models import AuditEvent
+
+    pooled = client.app.state.engine.pool.size()  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=4 * pooled) as pool:
+        answers = list(pool.map(lambda _: client.post("/v1/scores", json={"uscc": scenario.uscc},
+                                                      headers=bearer(scenario.bank_a_key)), range(4 * pooled)))
+    statuses = [answer.status_code for answer in answers]
+
+    assert statuses == [200] * (4 * pooled)
+    db.expire_all()
+    assert len(db.scalars(select(ScoreResponse)).all()) == 4 * pooled
+    rows = db.scalars(select(AuditEvent).where(AuditEvent.action == "score.create")).all()
+    assert len(rows) == 4 * pooled and len({r.request_id for r in rows}) == 4 * pooled
