@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from features.atomic import replace_folder
+from features.atomic import replace_folder, staging_folder
 from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, prefetched, read_chunks, read_manifest
 from features.ingest_checks import check_chunk, quarantine_schema
 from features.ingest_versions import SourceParts, apply_resolution, conflict_quarantine, resolve
@@ -179,7 +178,7 @@ def _reusing_memory() -> Iterator[None]:
 def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int) -> IngestSummary:
     manifest = read_manifest(raw_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    staging = staging_folder(out_dir)  # also removes what a killed ingest into the same folder left behind
     try:
         for sub in ("accepted", "quarantine", "reports"):
             (staging / sub).mkdir()

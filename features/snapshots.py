@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from features.atomic import replace_folder
+from features.atomic import replace_folder, staging_folder
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import ProfileEngine, partition_of
 from features.profile_columns import ENTERPRISE
@@ -226,12 +225,9 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
     (``feature_set``: the catalogue, or a subset that lands under its own version's folder)."""
     as_of = pd.Timestamp(as_of)
     target = snapshot_dir(root, as_of, feature_set.version)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:12]
-    staging = target.parent / f".staging-{target.name}-{token}"
-    work = target.parent / f".partitions-{token}"
+    staging = staging_folder(target)  # also removes what a killed build of the same snapshot left behind
+    work = staging_folder(target, "partitions")
     try:
-        staging.mkdir()
         folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows, feature_set)
         pa.default_memory_pool().release_unused()  # the batches' memory back to the system before workers start
         rows = sum(engine.map(_PartitionJob([as_of], staging, feature_set), folders))

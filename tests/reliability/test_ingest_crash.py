@@ -51,6 +51,7 @@ def test_killed_ingest_leaves_one_whole_output_and_reruns(region: Region, pause:
     assert all(name.startswith(".ingest.") for name in hidden_leftovers(region.root))
 
     run_to_end(command, region.env)
+    assert hidden_leftovers(region.root) == []  # the re-run removed the killed ingest's staging folder
     summary, rows = _state(region)
     assert not sentinel.exists()
     assert (summary, rows) == before  # same input, same output: nothing counted twice
