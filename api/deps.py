@@ -21,6 +21,7 @@ from api.schemas import LoanEventIn, ScoreRequest
 from api.security import InvalidKeyError, KeyVerifier
 from config.settings import Settings
 from scoring.advice import AdviceSearch
+from scoring.scopes import DATA_SCOPES
 from scoring.service import ScoreService
 from scoring.types import ScoreProvider
 
@@ -181,33 +182,53 @@ def active_authorisation(session: Session, uscc: str, bank_id: int, purpose: str
     return next((g for g in grants if SCORE_SCOPE in (g.scopes or [])), None)
 
 
-def scoring_grant(session: Session, uscc: str, bank_id: int, purpose: str = "pre_credit") -> Enterprise:
-    """The enterprise, if it has authorised ``bank_id`` to score it for ``purpose``: 404 for an unknown USCC,
-    403 without an active grant covering scoring. The one check single and batch scores share."""
+@dataclass(frozen=True)
+class ScoringGrant:
+    """An enterprise that authorised the bank to score it, and the data scopes its active grants let feed the
+    answer (``scoring.scopes``; the union when the enterprise gave the bank more than one grant)."""
+
+    enterprise: Enterprise
+    data_scopes: tuple[str, ...]
+
+
+def scoring_grant(session: Session, uscc: str, bank_id: int, purpose: str = "pre_credit") -> ScoringGrant:
+    """The enterprise and its granted data scopes, if it has authorised ``bank_id`` to score it for ``purpose``:
+    404 for an unknown USCC, 403 without an active grant covering scoring. The one check single and batch scores
+    share."""
     enterprise = known_enterprise(session, uscc)
-    if active_authorisation(session, enterprise.uscc, bank_id, purpose) is None:
+    grants = [g for g in session.scalars(select(Authorisation).where(
+        Authorisation.uscc == enterprise.uscc,
+        Authorisation.bank_id == bank_id,
+        Authorisation.purpose == purpose,
+        Authorisation.revoked_at.is_(None),
+        Authorisation.expires_at > utcnow(),
+    )) if SCORE_SCOPE in (g.scopes or [])]
+    if not grants:
         words = "pre-credit scoring" if purpose == "pre_credit" else "post-loan monitoring"
         raise NotAuthorised(
             f"The enterprise has not authorised this bank for {words}, or the grant has expired or been revoked."
         )
-    return enterprise
+    granted = {scope for grant in grants for scope in grant.scopes or []}
+    return ScoringGrant(enterprise, tuple(scope for scope in DATA_SCOPES if scope in granted))
 
 
-def authorized_enterprise(request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession) -> Enterprise:
+def authorized_enterprise(
+    request: Request, bank: CurrentBank, body: ScoreRequest, session: DbSession
+) -> ScoringGrant:
     """The enterprise named in the body, if it has authorised the calling bank for pre-credit scoring."""
     note_uscc(request, body.uscc)
     assert bank.bank_id is not None  # guaranteed by current_bank
     return scoring_grant(session, body.uscc, bank.bank_id)
 
 
-AuthorizedEnterprise = Annotated[Enterprise, Depends(authorized_enterprise)]
+AuthorizedEnterprise = Annotated[ScoringGrant, Depends(authorized_enterprise)]
 
 
 @dataclass(frozen=True)
 class ScoreAsk:
-    """An authorised score request: the enterprise it names and the body as the bank sent it."""
+    """An authorised score request: the enterprise it names, the data scopes granted, and the body as sent."""
 
-    enterprise: Enterprise
+    grant: ScoringGrant
     body: ScoreRequest
 
 

@@ -20,7 +20,6 @@ from api.portal.rendering import field_errors, render
 from api.portal.sessions import CheckedForm, PortalEnterprise, PortalLogin
 from api.routers.enterprise import read_own_score
 from api.routers.objections import objections_out
-from api.routers.scores import get_precredit_policy
 from api.schemas import AuthorisationCreate, ObjectionCreate
 from api.self_service import OBJECTION_SOURCES, access_log, submit_objection
 
@@ -50,7 +49,7 @@ def score_page(request: Request, login: PortalEnterprise, db: DbSession) -> Resp
         context["missing"] = "score.no_model"
     else:
         try:
-            context["result"] = read_own_score(login.account, db, provider, get_precredit_policy(request),
+            context["result"] = read_own_score(login.account, db, provider, request.app.state.precredit_policy,
                                                get_advisor(request), request)
         except NoProfile:
             context["missing"] = "score.no_profile"

@@ -12,8 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import note_detail, note_uscc, outcome_of, record_in
-from api.db.models import AuditEvent, Enterprise, EnterpriseProfile, ScoreResponse, utcnow
-from api.deps import AuthorizedScoreRequest, CurrentBank, DbSession, ScoreAsk, Scorer, run_db, scoring_grant
+from api.db.models import AuditEvent, EnterpriseProfile, ScoreResponse, utcnow
+from api.deps import (
+    AuthorizedScoreRequest,
+    CurrentBank,
+    DbSession,
+    ScoreAsk,
+    Scorer,
+    ScoringGrant,
+    run_db,
+    scoring_grant,
+)
 from api.errors import PROBLEM_BASE, ApiError, NoProfile, NotFound
 from api.metrics import metrics_of
 from api.ratelimit import charge
@@ -86,16 +95,19 @@ def score_out(row: ScoreResponse) -> ScoreOut:
         policy_hits=[PolicyHitOut(**hit) for hit in row.policy_hits or []],
         rule_set_version=row.rule_set_version,
         insufficient_data=[MissingDataOut(**m) for m in row.insufficient_data or []],
+        withheld_scopes=row.withheld_scopes or [],
     )
 
 
 def assess_and_keep(
-    session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int, enterprise: Enterprise,
+    session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int, grant: ScoringGrant,
     requested_amount: float | None, *, commit: bool = True,
 ) -> ScoreResponse:
-    """Assess an authorised enterprise from its latest profile and policy facts, and keep the response as given;
-    404 (no profile) when there is nothing to score. The one scoring path of single and batch requests; with
-    ``commit=False`` the row is only added, for the caller to commit with its audit row."""
+    """Assess an authorised enterprise from its latest profile and policy facts, from the data scopes its grant
+    allows only, and keep the response as given; 404 (no profile) when there is nothing to score. The one scoring
+    path of single and batch requests; with ``commit=False`` the row is only added, for the caller to commit with
+    its audit row."""
+    enterprise = grant.enterprise
     profile = session.scalars(
         select(EnterpriseProfile)
         .where(EnterpriseProfile.uscc == enterprise.uscc)
@@ -105,7 +117,8 @@ def assess_and_keep(
     if profile is None:
         raise NoProfile("The enterprise has no profile to score yet.")
     facts = PolicyFacts.from_json(profile.policy_facts) if profile.policy_facts is not None else None
-    result = policy.assess(scorer, enterprise.uscc, profile.features, profile.as_of, facts, requested_amount)
+    result = policy.assess(scorer, enterprise.uscc, profile.features, profile.as_of, facts, requested_amount,
+                           granted_scopes=grant.data_scopes)
     pd_ = result.probability_of_default
     row = ScoreResponse(
         id=uuid.uuid4(),
@@ -128,6 +141,7 @@ def assess_and_keep(
         policy_hits=[_hit_json(hit) for hit in result.policy_hits],
         rule_set_version=result.rule_set_version,
         insufficient_data=[asdict(m) for m in result.insufficient_data],
+        withheld_scopes=list(result.withheld_scopes) or None,
     )
     session.add(row)
     if commit:
@@ -165,7 +179,7 @@ async def create_score(
 
 def _score_and_record(session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int,
                       ask: ScoreAsk, request: Request) -> tuple[ScoreResponse, str]:
-    row = assess_and_keep(session, scorer, policy, bank_id, ask.enterprise, ask.body.requested_amount, commit=False)
+    row = assess_and_keep(session, scorer, policy, bank_id, ask.grant, ask.body.requested_amount, commit=False)
     body = score_out(row).model_dump_json()
     record_in(session, request, 200)
     session.commit()
@@ -188,8 +202,7 @@ def _batch_item(
 ) -> ScoreBatchResult:
     """One enterprise as ``POST /v1/scores`` would treat it; a refusal is its result, not the batch's."""
     try:
-        enterprise = scoring_grant(session, uscc, bank_id, purpose)
-        row = assess_and_keep(session, scorer, policy, bank_id, enterprise, None)
+        row = assess_and_keep(session, scorer, policy, bank_id, scoring_grant(session, uscc, bank_id, purpose), None)
     except ApiError as exc:
         session.rollback()
         problem = ItemProblemOut(type=PROBLEM_BASE + exc.slug, title=exc.title, detail=exc.detail,
