@@ -170,10 +170,13 @@ class XinyiClient:
 
     # -- enterprises -------------------------------------------------------------------------------------------
 
-    def grant(self, bank_code: str, purpose: str = "pre_credit", scopes: tuple[str, ...] = ("score",),
+    def grant(self, bank_code: str, purpose: str = "pre_credit", scopes: tuple[str, ...] | None = None,
               days: int | None = None) -> dict[str, Any]:
-        """授权: let one bank use this enterprise's data for one purpose; the answer is the receipt."""
-        body: dict[str, Any] = {"bank_code": bank_code, "purpose": purpose, "scopes": list(scopes)}
+        """授权: let one bank use this enterprise's data for one purpose; the answer is the receipt. ``scopes``
+        (e.g. ``("score", "tax", "social_insurance")``) default to the platform's: scoring from every source."""
+        body: dict[str, Any] = {"bank_code": bank_code, "purpose": purpose}
+        if scopes is not None:
+            body["scopes"] = list(scopes)
         if days is not None:
             body["days"] = days
         result: dict[str, Any] = self._call("grant", json=body)

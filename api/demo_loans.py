@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Account, Authorisation, Bank, Loan, LoanEvent, ScoreResponse
 from api.loans import report_event
 from api.repository import DEMO_BANKS
-from api.schemas import BUSINESS_TIMEZONE, LoanEventIn
+from api.schemas import BUSINESS_TIMEZONE, DEFAULT_SCOPES, LoanEventIn
 
 LOAN_ID_PREFIX = "DEMO-"
 DEMO_BANK_CODES = tuple(code for code, _name in DEMO_BANKS)
@@ -267,14 +267,14 @@ def _grants(session: Session, loan: PlannedLoan, bank_id: int) -> dict[bool, int
     """The pre-credit grant given the day before applying (a year) and, once disbursed, a post-loan grant to
     three months after maturity; keyed by ``post_loan``."""
     granted = _at(loan.applied_on - timedelta(days=1), 20)
-    pre = Authorisation(uscc=loan.uscc, bank_id=bank_id, purpose="pre_credit", scopes=["score"], granted_at=granted,
-                        expires_at=granted + timedelta(days=365))
+    pre = Authorisation(uscc=loan.uscc, bank_id=bank_id, purpose="pre_credit", scopes=list(DEFAULT_SCOPES),
+                        granted_at=granted, expires_at=granted + timedelta(days=365))
     session.add(pre)
     disbursement = next((e.body for e in loan.events if e.body.type == "disbursement"), None)
     post = pre
     if disbursement is not None and disbursement.term_months is not None:
         ends = (pd.Timestamp(disbursement.event_date) + pd.DateOffset(months=disbursement.term_months + 3)).date()
-        post = Authorisation(uscc=loan.uscc, bank_id=bank_id, purpose="post_loan", scopes=["score"],
+        post = Authorisation(uscc=loan.uscc, bank_id=bank_id, purpose="post_loan", scopes=list(DEFAULT_SCOPES),
                              granted_at=_at(disbursement.event_date, 8), expires_at=_at(ends, 23))
         session.add(post)
     session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.db.models import Account, ApiKey, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
+from api.schemas import DEFAULT_SCOPES
 from api.security import KEY_PREFIX, demo_key_id, demo_key_secret, issue_key
 from config.settings import Settings
 
@@ -232,7 +233,7 @@ def _demo_authorisation(
             uscc=uscc,
             bank_id=bank_id,
             purpose="pre_credit",
-            scopes=["score"],
+            scopes=list(DEFAULT_SCOPES),
             granted_at=now,
             expires_at=now + timedelta(days=settings.authorisation_days_default),
             granted_by_account_id=granted_by,

@@ -38,8 +38,12 @@ Uscc = Annotated[
 ]
 
 
+DEFAULT_SCOPES: tuple[Scope, ...] = ("score", "tax", "social_insurance", "housing_fund", "utilities")
+"""A grant's scopes when the enterprise does not choose: scoring, from every source."""
+
+
 def _default_scopes() -> list[Scope]:
-    return ["score", "tax", "social_insurance", "housing_fund", "utilities"]
+    return list(DEFAULT_SCOPES)
 
 
 class ScoreRequest(BaseModel):

@@ -59,6 +59,7 @@ from api.app import create_app
 from api.audit import write_event
 from api.db import make_engine, make_sessionmaker, migrate
 from api.db.models import Account, AuditEvent, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
+from api.schemas import DEFAULT_SCOPES
 from api.security import issue_key
 from bench.results import record
 from config.settings import Settings, get_settings
@@ -112,7 +113,7 @@ def seed_database(settings: Settings, profiles: list[dict[str, float | None]]) -
             session.add(Enterprise(uscc=uscc, name="压测企业", region_code="350100", industry="C13", status="存续"))
             session.flush()
             session.add(EnterpriseProfile(uscc=uscc, as_of=PROFILE_AS_OF, features=profile, policy_facts=facts))
-            session.add(Authorisation(uscc=uscc, bank_id=bank.id, purpose="pre_credit", scopes=["score"],
+            session.add(Authorisation(uscc=uscc, bank_id=bank.id, purpose="pre_credit", scopes=list(DEFAULT_SCOPES),
                                       granted_at=now - timedelta(days=1), expires_at=now + timedelta(days=30)))
         session.flush()
         key = issue_key(session, account, settings)
@@ -208,8 +209,17 @@ class Connection:
     generator, which shares the cores with the server, takes as little of them as it can. Every answer is read
     in full and checked: status 200 and a JSON body naming the enterprise asked about with a score field."""
 
+    KEEP_ALIVE_S = 4.0
+    """Reuse a connection only when idle less than this: uvicorn closes keep-alive connections idle for 5 s, and
+    a request written into a connection the server is closing gets no answer (an error the server never saw)."""
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.monotonic()
+
+    def fresh(self) -> bool:
+        """True while the server still keeps this connection open for us."""
+        return time.monotonic() - self.last_used < self.KEEP_ALIVE_S
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -228,6 +238,7 @@ class Connection:
         if length is None:
             raise ConnectionError("an answer without Content-Length")
         body = json.loads(await self.reader.readexactly(length))
+        self.last_used = time.monotonic()
         if status == 200 and (body.get("uscc") != uscc or "score" not in body):
             return 0
         return status
@@ -286,7 +297,15 @@ async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds:
     rng = random.Random(7)
 
     async def timed(i: int, at: float) -> None:
-        connection = idle.pop() if idle else await Connection.open(host, port)
+        connection = None
+        while idle and connection is None:  # the most recently used first; stale ones are closed, not reused
+            candidate = idle.pop()
+            if candidate.fresh():
+                connection = candidate
+            else:
+                candidate.close()
+        if connection is None:
+            connection = await Connection.open(host, port)
         try:
             status = await connection.send(requests[i % len(usccs)], usccs[i % len(usccs)])
         except (OSError, asyncio.IncompleteReadError, ValueError):
