@@ -226,7 +226,11 @@ def _accepted(raw: RawColumns, spec: SourceSpec, verdicts: Verdicts, typed: dict
         missing = None if present.all() else ~present
         if raw.is_dictionary(name):
             values, rows = raw.distinct(name)
-            arrays[name] = pa.DictionaryArray.from_arrays(rows if everything else rows[ok], values, mask=missing)
+            # the "" that distinct() appends for null cells may repeat a "" already there, and Parquet then wrote
+            # different dictionary bytes for the same input: the null cells are masked, so it is left out
+            kept = rows if everything else rows[ok]
+            arrays[name] = pa.DictionaryArray.from_arrays(np.minimum(kept, len(values) - 2).clip(0), values[:-1],
+                                                          mask=missing)
         else:
             text = raw.text(name) if everything else raw.text(name).take(pa.array(ok, pa.int64()))
             arrays[name] = text if missing is None else pc.if_else(
