@@ -8,8 +8,6 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from config.settings import Settings
-from models.artifact import PdModelArtifact
 from scoring.decision import DecisionPolicy, LimitPolicy
 from scoring.facts import PolicyFacts, RevenueEvidence
 from scoring.policy import load_rule_set
@@ -23,16 +21,6 @@ EVIDENCE = RevenueEvidence(sales_12m=6_000_000.0, tax_paid_12m=180_000.0, tax_mo
 CLEAN = PolicyFacts((), EVIDENCE)
 BLACK = PolicyRecord("list_entries", "black", date(2024, 1, 5), "拒不履行法定义务", "BL-1")
 ABNORMAL = PolicyRecord("list_entries", "abnormal", date(2024, 2, 5), "未按时报送年报", "AB-1")
-
-
-@pytest.fixture(scope="module")
-def service(artifact: PdModelArtifact) -> ScoreService:
-    return ScoreService(artifact, "pre_credit_pd", "7")
-
-
-@pytest.fixture(scope="module")
-def policy() -> PreCreditPolicy:
-    return PreCreditPolicy.from_settings(Settings())
 
 
 @pytest.fixture(scope="module")

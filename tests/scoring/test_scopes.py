@@ -8,8 +8,6 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from config.settings import Settings
-from models.artifact import PdModelArtifact
 from scoring.facts import PolicyFacts, RevenueEvidence
 from scoring.precredit import PreCreditPolicy
 from scoring.scopes import DATA_SCOPES, restrict_facts, withheld_features, withheld_scopes
@@ -22,16 +20,6 @@ EVIDENCE = RevenueEvidence(sales_12m=6_000_000.0, tax_paid_12m=180_000.0, tax_mo
 GRADE_D = PolicyRecord("tax_credit_grade", "D", date(2024, 4, 20), None, "2023")
 ABNORMAL = PolicyRecord("list_entries", "abnormal", date(2024, 2, 5), "未按时报送年报", "AB-1")
 NO_TAX = ("social_insurance", "housing_fund", "utilities")
-
-
-@pytest.fixture(scope="module")
-def service(artifact: PdModelArtifact) -> ScoreService:
-    return ScoreService(artifact, "pre_credit_pd", "7")
-
-
-@pytest.fixture(scope="module")
-def policy() -> PreCreditPolicy:
-    return PreCreditPolicy.from_settings(Settings())
 
 
 @pytest.fixture(scope="module")
