@@ -17,8 +17,9 @@ from tests.utils.raw_files import tax_row, write_csv, write_region
 
 pytestmark = [
     pytest.mark.slow,
-    # a short row of bytes that are not UTF-8 makes pyarrow's invalid-row callback fail to decode it; pyarrow
-    # swallows that and the file is refused whole (IngestError "not a readable csv file"), not quarantined by row
+    # lines whose bytes are not valid in the feed's encoding are now quarantined by line before pyarrow parses
+    # them (features.feeds; tests/features/test_ingest_bad_rows.py); the filter stays in case pyarrow's
+    # invalid-row callback still reports a decode error it swallowed as an unraisable exception
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
