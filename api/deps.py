@@ -168,8 +168,8 @@ def known_enterprise(session: Session, uscc: str) -> Enterprise:
     return enterprise
 
 
-def active_authorisation(session: Session, uscc: str, bank_id: int, purpose: str) -> Authorisation | None:
-    """An unrevoked, unexpired grant of ``uscc`` to ``bank_id`` for ``purpose`` that covers scoring."""
+def active_score_grants(session: Session, uscc: str, bank_id: int, purpose: str) -> list[Authorisation]:
+    """Every unrevoked, unexpired grant of ``uscc`` to ``bank_id`` for ``purpose`` that covers scoring."""
     grants = session.scalars(
         select(Authorisation).where(
             Authorisation.uscc == uscc,
@@ -179,7 +179,12 @@ def active_authorisation(session: Session, uscc: str, bank_id: int, purpose: str
             Authorisation.expires_at > utcnow(),
         )
     )
-    return next((g for g in grants if SCORE_SCOPE in (g.scopes or [])), None)
+    return [g for g in grants if SCORE_SCOPE in (g.scopes or [])]
+
+
+def active_authorisation(session: Session, uscc: str, bank_id: int, purpose: str) -> Authorisation | None:
+    """One active grant of ``uscc`` to ``bank_id`` for ``purpose`` that covers scoring, if any."""
+    return next(iter(active_score_grants(session, uscc, bank_id, purpose)), None)
 
 
 @dataclass(frozen=True)
@@ -196,13 +201,7 @@ def scoring_grant(session: Session, uscc: str, bank_id: int, purpose: str = "pre
     404 for an unknown USCC, 403 without an active grant covering scoring. The one check single and batch scores
     share."""
     enterprise = known_enterprise(session, uscc)
-    grants = [g for g in session.scalars(select(Authorisation).where(
-        Authorisation.uscc == enterprise.uscc,
-        Authorisation.bank_id == bank_id,
-        Authorisation.purpose == purpose,
-        Authorisation.revoked_at.is_(None),
-        Authorisation.expires_at > utcnow(),
-    )) if SCORE_SCOPE in (g.scopes or [])]
+    grants = active_score_grants(session, enterprise.uscc, bank_id, purpose)
     if not grants:
         words = "pre-credit scoring" if purpose == "pre_credit" else "post-loan monitoring"
         raise NotAuthorised(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
+from functools import lru_cache
 
 from features.catalogue import FEATURE_SPECS
 from scoring.facts import PolicyFacts, RevenueEvidence
@@ -40,7 +41,12 @@ def withheld_scopes(granted: Collection[str] | None) -> frozenset[str]:
 
 
 def withheld_features(withheld: Collection[str]) -> frozenset[str]:
-    """Catalogue features computed from a withheld scope's sources."""
+    """Catalogue features computed from a withheld scope's sources (looked up once per set of scopes)."""
+    return _features_of(frozenset(withheld))
+
+
+@lru_cache(maxsize=32)
+def _features_of(withheld: frozenset[str]) -> frozenset[str]:
     return frozenset(name for name, spec in FEATURE_SPECS.items() if SCOPE_OF_SOURCE.get(spec.source) in withheld)
 
 
