@@ -16,7 +16,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 
 from api.db import make_engine
 from config.settings import Settings
+from features.atomic import staging_folder
 from features.snapshots import MANIFEST as SNAPSHOT_MANIFEST
 
 MANIFEST = "manifest.json"
@@ -59,8 +59,7 @@ def backup(settings: Settings, to: Path) -> BackupSummary:
     to = Path(to)
     if to.exists() and any(to.iterdir()):
         raise BackupError(f"{to} is not empty; back up into a new folder")
-    staging = to.parent / f".{to.name}.partial-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
+    staging = staging_folder(to, "partial")  # owner-named: a killed backup's leftover goes on the next run
     try:
         kind = _backup_database(settings.resolved_database_url, staging)
         locations = _backup_mlflow(settings, staging)

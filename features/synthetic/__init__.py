@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.atomic import replace_folder, staging_folder
 from features.schemas import SOURCES, SOURCES_BY_NAME
 from features.synthetic.dirty import spoil
 from features.synthetic.dirty_menu import Context
@@ -196,8 +196,7 @@ def generate_region(
     )
     pop = build_population(rng, n_enterprises, Timeline(months=months, extracted_on=end))
     sources_rng, dirt_rng, outcomes_rng, truth_rng = rng.spawn(4)
-    staging = root.with_name(root.name + f".staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_folder(root)  # owner-named: a killed run's leftover is removed by the next one
     try:
         files = RegionFiles(staging)
         context = Context(dirt_rng, extracted_on, frozenset(pop.registration["uscc"]))
@@ -215,9 +214,7 @@ def generate_region(
         files.oracle_path.parent.mkdir(parents=True, exist_ok=True)
         _truth(truth_rng, pop).to_parquet(files.oracle_path, index=False)
         files.dirty_rows_path.write_text(_dirty_rows_text(dirty_rows), encoding="utf-8")
-        if root.exists():
-            shutil.rmtree(root)
-        staging.rename(root)
+        replace_folder(staging, root)  # readers see the old region or the new one, never neither
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from api.app import create_app
 from api.backup import _LOCATION_COLUMNS, MANIFEST, BackupError, backup, restore, verify
 from api.pipeline import DemoPipeline
 from config.settings import Settings
+from features import atomic
 from scoring.service import ScoreService
 from tests.conftest import _pg_dsn
 from tests.reliability.conftest import Region
@@ -95,7 +97,11 @@ def test_restore_into_an_empty_place_serves_the_same_scores(region: Region, data
 
 
 def test_restore_refuses_a_backup_that_differs_from_its_manifest(region: Region, tmp_path: Path) -> None:
+    started = atomic._start_time(os.getpid()) or 1  # this id with another start time: a killed earlier backup
+    killed = tmp_path / f".backup.partial-{atomic._host()}-{os.getpid()}-{started - 1}-{'c' * 12}"
+    (killed / "database").mkdir(parents=True)
     backup(region.settings, tmp_path / "backup")
+    assert not killed.exists()  # the killed backup's leftover is gone
     assert verify(tmp_path / "backup")["database"] == "sqlite"
     part = next((tmp_path / "backup" / "snapshots").rglob("*.parquet"))
     part.write_bytes(part.read_bytes()[:-1] + b"\0")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from features import atomic
 from features.schemas import SOURCES
 from features.synthetic import RegionFiles, application_months, generate_region
 from features.synthetic.feeds import DEMO_FEEDS, Feed
@@ -54,6 +56,17 @@ def test_a_region_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="judicial"):
         generate_region(root, n_enterprises=200, seed=2, feeds=missing)
     assert _digests(root) == before
+
+
+def test_a_killed_generators_staging_folder_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    """A folder named for this process id with another start time belongs to a generator that is gone."""
+    started = atomic._start_time(os.getpid())
+    if not started:
+        pytest.skip("process start times need /proc")
+    left = tmp_path / f".demo.staging-{atomic._host()}-{os.getpid()}-{started - 1}-{'b' * 12}"
+    (left / "raw").mkdir(parents=True)
+    generate_region(tmp_path / "demo", n_enterprises=200, seed=1)
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
 def test_default_rate_is_between_three_and_eight_percent(region: RegionFiles) -> None:
