@@ -1,8 +1,8 @@
 """Chinese working days (工作日): statutory holidays and make-up working days (调休), for 双公示 timeliness.
 
 The days come from the maintained ``chinesecalendar`` package (import name ``chinese_calendar``), never from a
-list kept here. Every covered day is asked once and kept in a lookup table, so the functions below are plain
-numpy indexing over any number of dates.
+list kept here. Every covered day is classed once, from the package's holiday and make-up day lists, and kept
+in a lookup table, so the functions below are plain numpy indexing over any number of dates.
 
 Coverage: only the years the installed package knows (2004–2026 in chinesecalendar 1.11). A date outside them,
 or a deadline that would fall outside them, raises ``CalendarNotCoveredError`` by default; with
@@ -52,7 +52,10 @@ def _table() -> _WorkingDayTable:
     years = [day.year for day in chinese_calendar.holidays]
     first, last = np.datetime64(f"{min(years)}-01-01", "D"), np.datetime64(f"{max(years)}-12-31", "D")
     days = np.arange(first, last + _DAY, _DAY)
-    is_working = np.fromiter((chinese_calendar.is_workday(day) for day in days.astype(dt.date)), bool, len(days))
+    # chinese_calendar.is_workday, for every day at once: a make-up working day, or Monday to Friday and no holiday
+    is_working = ((days.astype("datetime64[D]").view("int64") + 3) % 7) < 5  # 1970-01-01 was a Thursday
+    is_working[np.isin(days, np.array(list(chinese_calendar.holidays), dtype="datetime64[D]"))] = False
+    is_working[np.isin(days, np.array(list(chinese_calendar.workdays), dtype="datetime64[D]"))] = True
     return _WorkingDayTable(first, np.cumsum(is_working, dtype=np.int64), days[is_working])
 
 

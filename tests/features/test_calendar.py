@@ -11,6 +11,7 @@ import pytest
 
 from features.calendar import (
     CalendarNotCoveredError,
+    _table,
     covered_range,
     is_working_day,
     publication_deadline,
@@ -98,3 +99,12 @@ def test_dates_outside_the_package_years_raise_a_clear_error_or_coerce_to_nat() 
 def test_working_days_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         publication_deadline("2026-02-13", working_days=0)
+
+
+def test_the_working_day_table_agrees_with_the_package_on_every_covered_day() -> None:
+    first, last = covered_range()
+    days = pd.date_range(first, last, freq="D")
+    asked = np.array([chinese_calendar.is_workday(day.date()) for day in days])
+    table = _table()
+    assert len(table.ordinal) == len(days)
+    assert np.array_equal(np.diff(table.ordinal, prepend=0) == 1, asked)
