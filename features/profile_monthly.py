@@ -24,12 +24,14 @@ ORDER_BY = {"tax_credit_grade": "year"}
 GRADE_CODE = {grade: float(code) for code, grade in enumerate(TAX_CREDIT_GRADES)}
 
 
-PER_HEAD_INPUTS = {"sales_per_head_3m_log": "_sales_3m_mean", "electricity_per_head_3m_log": "_electricity_3m_mean"}
+PER_HEAD_INPUTS = {"sales_per_head_3m_log": "_sales_3m_mean", "electricity_per_head_3m_log": "_electricity_3m_mean",
+                   "electricity_per_head_12m_log": "_electricity_12m_mean", "water_per_head_12m_log": "_water_12m_mean",
+                   "gas_per_head_12m_log": "_gas_12m_mean"}
 """Per-head features and the monthly means they divide by the insured headcount (``per_head_features``)."""
 
 
 def per_head_features(out: dict[str, Floats]) -> dict[str, Floats]:
-    """Sales and electricity per insured person: pops the monthly means the source functions left in ``out``."""
+    """Sales and utilities per insured person: pops the monthly means the source functions left in ``out``."""
     headcount = out["headcount_latest"]
     return {name: log_sum(ratio(out.pop(mean), headcount)) for name, mean in PER_HEAD_INPUTS.items()}
 
@@ -92,6 +94,7 @@ def tax_features(tax: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
         "tax_paid_12m_log": log_sum(paid12),
         "tax_burden_12m": ratio(paid12, sales12),
         "tax_overdue_months_12m": tax.count(last12 & (tax["overdue_tax"] > 0)),
+        "tax_overdue_months_36m": tax.count(tax.in_months(held, as_of, 0, 35) & (tax["overdue_tax"] > 0)),
         "tax_overdue_latest_log": np.log1p(tax.last(tax["overdue_tax"], last12)),
         "months_since_last_filing": np.where(latest_month >= 0, month_of(as_of) - latest_month, np.nan),
         "tax_late_filings_12m": tax.count(last12 & (tax["first_filed_on"] > tax["deadline"])),
@@ -121,6 +124,7 @@ def _contribution_features(rows: Encoded, as_of: pd.Timestamp, prefix: str) -> d
     return {
         f"{prefix}_months_12m": rows.count(last12),
         f"{prefix}_arrears_months_12m": rows.count(last12 & arrears),
+        f"{prefix}_arrears_months_36m": rows.count(rows.in_months(held, as_of, 0, 35) & arrears),
         f"{prefix}_paid_ratio_12m": ratio(rows.sum_reported(rows["contribution_paid"], last12),
                                           rows.sum_reported(rows["contribution_due"], last12)),
     }
@@ -140,6 +144,9 @@ def social_insurance_features(si: Encoded, as_of: pd.Timestamp) -> dict[str, Flo
         out[f"headcount_change_{months}m"] = np.where(base > 0, latest / np.where(base > 0, base, 1.0) - 1.0,
                                                       np.nan)
     out["headcount_latest"] = latest
+    last36 = si.in_months(held, as_of, 0, 35)
+    out["headcount_vs_mean_36m"] = ratio(latest, ratio(si.sum_reported(headcount, last36),
+                                                       si.reported(headcount, last36))) - 1.0
     out["si_arrears_months_3m"] = si.count(last3 & arrears)
     out["si_arrears_months_6m"] = si.count(si.in_months(held, as_of, 0, 5) & arrears)
     out["si_arrears_latest_log"] = np.log1p(si.last(si["arrears"], si.in_months(held, as_of, 0, 11)))
@@ -156,10 +163,10 @@ def housing_fund_features(hf: Encoded, as_of: pd.Timestamp, headcount_latest: Fl
 
 
 def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
-    """水电气: electricity level, trend and volatility; water; kinds billed; late payments; share paid."""
+    """水电气: electricity level, trend and volatility; water and gas; kinds billed; late payments; share paid."""
     held = util.held(as_of)
     last12 = util.in_months(held, as_of, 0, 11)
-    power, water = util["is_electricity"], util["is_water"]
+    power, water, gas = util["is_electricity"], util["is_water"], util["is_gas"]
     quantity = util["quantity"]
     recent_power = util.in_months(held, as_of, 1, 3) & power
     recent_use = util.sum_reported(quantity, recent_power)
@@ -175,10 +182,15 @@ def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
                                                                        & power)),
         "electricity_volatility_12m": util.variation(quantity, last12 & power),
         "water_12m_log": log_sum(util.sum_reported(quantity, last12 & water)),
+        "gas_12m_log": log_sum(util.sum_reported(quantity, last12 & gas)),
         "utility_kinds_12m": np.asarray(kinds, dtype=np.float64),
         "utility_late_months_3m": util.distinct_months(util.in_months(held, as_of, 0, 2) & late),
         "utility_late_months_12m": util.distinct_months(last12 & late),
+        "utility_late_months_36m": util.distinct_months(util.in_months(held, as_of, 0, 35) & late),
         "utility_days_late_max_12m": util.maximum(util["days_late"], last12),
         "utility_paid_ratio_12m": ratio(util.sum_reported(util["amount_paid"], last12),
                                         util.sum_reported(util["amount_billed"], last12)),
+        **{PER_HEAD_INPUTS[f"{kind}_per_head_12m_log"]: ratio(util.sum_reported(quantity, last12 & util[f"is_{kind}"]),
+                                                              util.reported(quantity, last12 & util[f"is_{kind}"]))
+           for kind in ("electricity", "water", "gas")},
     }

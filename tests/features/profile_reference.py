@@ -252,6 +252,7 @@ def tax_features(tax: list[Record], all_versions: list[Record], as_of: pd.Timest
         "tax_paid_12m_log": log1p(tax_paid),
         "tax_burden_12m": ratio(tax_paid, sales_12m),
         "tax_overdue_months_12m": float(sum(1 for r in last12 if positive(r["overdue_tax"]))),
+        "tax_overdue_months_36m": float(sum(1 for r in in_months(tax, as_of, 0, 35) if positive(r["overdue_tax"]))),
         "tax_overdue_latest_log": log1p(value_of(latest_filing, "overdue_tax")),  # READING 5
         "months_since_last_filing": NAN if last_period is None else float(months_back(last_period["period"], as_of)),
         "tax_late_filings_12m": float(late),
@@ -273,6 +274,8 @@ def _contributions(prefix: str, records: list[Record], as_of: pd.Timestamp) -> d
     return {
         f"{prefix}_months_12m": float(len(last12)),
         f"{prefix}_arrears_months_12m": float(sum(1 for r in last12 if positive(r["arrears"]))),
+        f"{prefix}_arrears_months_36m": float(sum(1 for r in in_months(records, as_of, 0, 35)
+                                                  if positive(r["arrears"]))),
         f"{prefix}_paid_ratio_12m": ratio(total(r["contribution_paid"] for r in last12),
                                           total(r["contribution_due"] for r in last12)),
     }
@@ -290,10 +293,14 @@ def social_features(si: list[Record], hf: list[Record], as_of: pd.Timestamp) -> 
     newest = latest(in_months(si, as_of, 0, 2))
     headcount = value_of(newest, "insured_headcount")
     contributors = value_of(latest(in_months(hf, as_of, 0, 2)), "contributors")
+    heads36 = [float(r["insured_headcount"]) for r in in_months(si, as_of, 0, 35)
+               if not missing(r["insured_headcount"])]
+    mean36 = math.fsum(heads36) / len(heads36) if heads36 else NAN
     out = {
         "headcount_latest": headcount,
         "headcount_change_6m": _headcount_change(si, newest, 6),
         "headcount_change_12m": _headcount_change(si, newest, 12),
+        "headcount_vs_mean_36m": change(headcount, mean36),
         **_contributions("si", si, as_of),
         "si_arrears_months_3m": float(sum(1 for r in in_months(si, as_of, 0, 2) if positive(r["arrears"]))),
         "si_arrears_months_6m": float(sum(1 for r in in_months(si, as_of, 0, 5) if positive(r["arrears"]))),
@@ -308,12 +315,17 @@ def social_features(si: list[Record], hf: list[Record], as_of: pd.Timestamp) -> 
 
 def per_head_features(tax: list[Record], util: list[Record], headcount: float,
                       as_of: pd.Timestamp) -> dict[str, float]:
-    """Recent sales and electricity, in total and as a monthly mean per insured person (months 1–3 back)."""
+    """Recent sales and electricity, in total and as a monthly mean per insured person (months 1–3 back), and
+    each utility's monthly mean per insured person over the last 12 months."""
     def recent(rows: list[Record], column: str) -> list[float]:
         return [float(r[column]) for r in in_months(rows, as_of, 1, 3) if not missing(r[column])]
 
     sales = recent(tax, "invoiced_sales")
     power = recent([r for r in util if r["kind"] == "electricity"], "quantity")
+
+    def year_of(kind: str) -> list[float]:
+        return [float(r["quantity"]) for r in in_months(util, as_of, 0, 11)
+                if r["kind"] == kind and not missing(r["quantity"])]
 
     def mean(values: list[float]) -> float:
         return math.fsum(values) / len(values) if values else NAN
@@ -323,6 +335,9 @@ def per_head_features(tax: list[Record], util: list[Record], headcount: float,
         "sales_per_head_3m_log": log1p(ratio(mean(sales), headcount)),
         "electricity_3m_log": log1p(total(power)),
         "electricity_per_head_3m_log": log1p(ratio(mean(power), headcount)),
+        "electricity_per_head_12m_log": log1p(ratio(mean(year_of("electricity")), headcount)),
+        "water_per_head_12m_log": log1p(ratio(mean(year_of("water")), headcount)),
+        "gas_per_head_12m_log": log1p(ratio(mean(year_of("gas")), headcount)),
     }
 
 
@@ -340,10 +355,13 @@ def utility_features(util: list[Record], as_of: pd.Timestamp) -> dict[str, float
         "electricity_yoy_change": change(used(1, 3), used(13, 15)),
         "electricity_volatility_12m": volatility(r["quantity"] for r in power12),
         "water_12m_log": log1p(total(r["quantity"] for r in last12 if r["kind"] == "water")),
+        "gas_12m_log": log1p(total(r["quantity"] for r in last12 if r["kind"] == "gas")),
         "utility_kinds_12m": float(len({r["kind"] for r in last12})),
         "utility_late_months_3m": float(len({r["period"] for r in in_months(last12, as_of, 0, 2)
                                               if positive(r["days_late"])})),
         "utility_late_months_12m": float(len({r["period"] for r in last12 if positive(r["days_late"])})),
+        "utility_late_months_36m": float(len({r["period"] for r in in_months(util, as_of, 0, 35)
+                                              if positive(r["days_late"])})),
         "utility_days_late_max_12m": max((float(r["days_late"]) for r in last12 if not missing(r["days_late"])),
                                          default=NAN),
         "utility_paid_ratio_12m": ratio(total(r["amount_paid"] for r in last12),

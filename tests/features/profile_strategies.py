@@ -201,9 +201,10 @@ def monthly_values(draw: Draw, source: str, row: Row, spotty: bool) -> Row:
 
 
 def periods(draw: Draw, as_of: pd.Timestamp) -> list[pd.Timestamp]:
-    """A run of report months starting near d's month (−1 = the next one, 13 = none in the last 12) with gaps."""
+    """A run of report months starting near d's month (−1 = the next one, 13 = none in the last 12, 30 = across
+    the edge of the last 36) with gaps."""
     month = as_of.to_period("M").to_timestamp()
-    nearest = draw(st.sampled_from((-1, 0, 0, 1, 2, 3, 4, 7, 13)))
+    nearest = draw(st.sampled_from((-1, 0, 0, 1, 2, 3, 4, 7, 13, 30)))
     length = draw(st.integers(0, 26))
     gaps = draw(st.sets(st.integers(nearest, nearest + length), max_size=4))
     return [month - pd.DateOffset(months=k) for k in range(nearest, nearest + length) if k not in gaps]
