@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import audit_chain  # noqa: F401 - registers the listener that chains every new audit row
+from api import audit_chain  # also registers the listener that chains every new audit row
 from api.db.models import AuditEvent, utcnow
 
 logger = logging.getLogger(__name__)
@@ -73,30 +73,35 @@ def note_detail(request: Request, detail: str) -> None:
         ctx.detail = detail[:200]
 
 
+def _event_fields(ctx: AuditContext, action: str, status: int) -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "request_id": ctx.request_id,
+        "actor_account_id": ctx.actor_account_id,
+        "actor_role": ctx.actor_role,
+        "action": action,
+        "uscc": ctx.uscc,
+        "outcome": outcome_of(status),
+        "http_status": status,
+        "detail": ctx.detail,
+    }
+
+
 def _event(ctx: AuditContext, action: str, status: int) -> AuditEvent:
-    return AuditEvent(
-        at=utcnow(),
-        request_id=ctx.request_id,
-        actor_account_id=ctx.actor_account_id,
-        actor_role=ctx.actor_role,
-        action=action,
-        uscc=ctx.uscc,
-        outcome=outcome_of(status),
-        http_status=status,
-        detail=ctx.detail,
-    )
+    return AuditEvent(**_event_fields(ctx, action, status))
 
 
 def record_in(session: Session, request: Request, status: int = 200) -> None:
-    """Add this request's audit row to ``session``, to commit with the handler's own writes in one transaction.
+    """Write this request's audit row in ``session``'s transaction, to commit with the handler's own writes.
 
     Call it last, just before the commit, once the answer is built: the row says ``status``, and the middleware
-    writes no second row for a request whose answer carries that status.
+    writes no second row for a request whose answer carries that status. The row is chained and inserted at
+    once (``audit_chain.append_row``), so the head stays locked until that commit.
     """
     ctx = _context(request)
     if ctx is None:
         raise RuntimeError("record_in needs the AuditMiddleware's context on the request")
-    session.add(_event(ctx, _action(request.scope), status))
+    audit_chain.append_row(session, _event_fields(ctx, _action(request.scope), status))
     ctx.recorded_status = status
 
 

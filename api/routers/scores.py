@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from api.audit import note_detail, note_uscc, outcome_of, record_in
@@ -31,12 +32,6 @@ from api.schemas import (
     MAX_BATCH_SCORES,
     ItemFieldErrorOut,
     ItemProblemOut,
-    MissingDataOut,
-    ModelOut,
-    PolicyHitOut,
-    PreCreditLimitOut,
-    ReasonOut,
-    ReasonsOut,
     ScoreBatchOut,
     ScoreBatchRequest,
     ScoreBatchResult,
@@ -51,11 +46,10 @@ BATCH_ITEM_ACTION = "score.create_batch_item"
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:
-    data = asdict(reason)
-    value = data.get("value")
-    data["value"] = None if value is None or not math.isfinite(value) else float(value)
-    data["points"] = float(data["points"])
-    return data
+    value = reason.value
+    return {"feature": reason.feature, "points": float(reason.points),
+            "value": None if value is None or not math.isfinite(value) else float(value),
+            "text_zh": reason.text_zh, "text_en": reason.text_en}
 
 
 def _hit_json(hit: PolicyHit) -> dict[str, Any]:
@@ -72,81 +66,98 @@ async def get_precredit_policy(request: Request) -> PreCreditPolicy:
 
 PreCredit = Annotated[PreCreditPolicy, Depends(get_precredit_policy)]
 
+STORED_FIELDS = (
+    "id", "uscc", "probability_of_default", "score", "grade", "reasons", "model_name", "model_version",
+    "profile_as_of", "requested_at", "decision", "pre_credit_limit", "requested_amount", "policy_hits",
+    "rule_set_version", "insufficient_data", "withheld_scopes",
+)
+"""The ``score_responses`` columns the API body is made of (all but ``bank_id``)."""
+
+
+def score_body(stored: Mapping[str, Any]) -> ScoreOut:
+    """The API body for a score given as its ``score_responses`` column values, validated in one call."""
+    return ScoreOut.model_validate({
+        "id": stored["id"],
+        "uscc": stored["uscc"],
+        "probability_of_default": stored["probability_of_default"],
+        "score": stored["score"],
+        "grade": stored["grade"],
+        "reasons": stored["reasons"] or {"lowering": [], "raising": []},
+        "model": {"name": stored["model_name"], "version": stored["model_version"]},
+        "profile_as_of": stored["profile_as_of"],
+        "requested_at": stored["requested_at"],
+        "decision": stored["decision"],
+        "pre_credit_limit": stored["pre_credit_limit"],
+        "requested_amount": stored["requested_amount"],
+        "policy_hits": stored["policy_hits"] or [],
+        "rule_set_version": stored["rule_set_version"],
+        "insufficient_data": stored["insufficient_data"] or [],
+        "withheld_scopes": stored["withheld_scopes"] or [],
+    })
+
 
 def score_out(row: ScoreResponse) -> ScoreOut:
     """The API body for a stored score."""
-    reasons = row.reasons or {}
-    return ScoreOut(
-        id=row.id,
-        uscc=row.uscc,
-        probability_of_default=row.probability_of_default,
-        score=row.score,
-        grade=row.grade,
-        reasons=ReasonsOut(
-            lowering=[ReasonOut(**r) for r in reasons.get("lowering", [])],
-            raising=[ReasonOut(**r) for r in reasons.get("raising", [])],
-        ),
-        model=ModelOut(name=row.model_name, version=row.model_version),
-        profile_as_of=row.profile_as_of,
-        requested_at=row.requested_at,
-        decision=row.decision,
-        pre_credit_limit=PreCreditLimitOut(**row.pre_credit_limit) if row.pre_credit_limit else None,
-        requested_amount=row.requested_amount,
-        policy_hits=[PolicyHitOut(**hit) for hit in row.policy_hits or []],
-        rule_set_version=row.rule_set_version,
-        insufficient_data=[MissingDataOut(**m) for m in row.insufficient_data or []],
-        withheld_scopes=row.withheld_scopes or [],
-    )
+    return score_body({name: getattr(row, name) for name in STORED_FIELDS})
+
+
+_LATEST_PROFILE = (
+    select(EnterpriseProfile.as_of, EnterpriseProfile.features, EnterpriseProfile.policy_facts)
+    .where(EnterpriseProfile.uscc == bindparam("uscc"))
+    .order_by(EnterpriseProfile.as_of.desc())
+    .limit(1)
+)
+_KEEP_RESPONSE = insert(ScoreResponse)
 
 
 def assess_and_keep(
     session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int, grant: ScoringGrant,
     requested_amount: float | None, *, commit: bool = True,
-) -> ScoreResponse:
+) -> dict[str, Any]:
     """Assess an authorised enterprise from its latest profile and policy facts, from the data scopes its grant
     allows only, and keep the response as given; 404 (no profile) when there is nothing to score. The one scoring
-    path of single and batch requests; with ``commit=False`` the row is only added, for the caller to commit with
-    its audit row."""
-    enterprise = grant.enterprise
-    profile = session.scalars(
-        select(EnterpriseProfile)
-        .where(EnterpriseProfile.uscc == enterprise.uscc)
-        .order_by(EnterpriseProfile.as_of.desc())
-        .limit(1)
-    ).first()
+    path of single and batch requests; returns the stored row's column values. With ``commit=False`` the row is
+    only inserted, for the caller to commit with its audit row.
+
+    Reads and the insert are Core statements on the session's connection (no ORM objects are built): this is
+    the hot path of ``POST /v1/scores``."""
+    connection = session.connection()
+    profile = connection.execute(_LATEST_PROFILE, {"uscc": grant.uscc}).first()
     if profile is None:
         raise NoProfile("The enterprise has no profile to score yet.")
-    facts = PolicyFacts.from_json(profile.policy_facts) if profile.policy_facts is not None else None
-    result = policy.assess(scorer, enterprise.uscc, profile.features, profile.as_of, facts, requested_amount,
+    as_of, features, policy_facts = profile
+    facts = PolicyFacts.from_json(policy_facts) if policy_facts is not None else None
+    result = policy.assess(scorer, grant.uscc, features, as_of, facts, requested_amount,
                            granted_scopes=grant.data_scopes)
     pd_ = result.probability_of_default
-    row = ScoreResponse(
-        id=uuid.uuid4(),
-        uscc=enterprise.uscc,
-        bank_id=bank_id,
-        requested_at=utcnow(),
-        probability_of_default=None if pd_ is None else float(pd_),
-        score=None if result.score is None else int(result.score),
-        grade=result.grade,
-        reasons={
+    limit = result.pre_credit_limit
+    stored = {
+        "id": uuid.uuid4(),
+        "uscc": grant.uscc,
+        "bank_id": bank_id,
+        "requested_at": utcnow(),
+        "probability_of_default": None if pd_ is None else float(pd_),
+        "score": None if result.score is None else int(result.score),
+        "grade": result.grade,
+        "reasons": {
             "lowering": [_reason_json(r) for r in result.reasons_lowering],
             "raising": [_reason_json(r) for r in result.reasons_raising],
         },
-        model_name=result.model_name,
-        model_version=result.model_version,
-        profile_as_of=result.profile_as_of,
-        requested_amount=requested_amount,
-        decision=result.decision,
-        pre_credit_limit=asdict(result.pre_credit_limit) if result.pre_credit_limit is not None else None,
-        policy_hits=[_hit_json(hit) for hit in result.policy_hits],
-        rule_set_version=result.rule_set_version,
-        insufficient_data=[asdict(m) for m in result.insufficient_data],
-        withheld_scopes=list(result.withheld_scopes) or None,
-    )
-    session.add(row)
+        "model_name": result.model_name,
+        "model_version": result.model_version,
+        "profile_as_of": result.profile_as_of,
+        "requested_amount": requested_amount,
+        "decision": result.decision,
+        "pre_credit_limit": asdict(limit) if limit is not None else None,
+        "policy_hits": [_hit_json(hit) for hit in result.policy_hits],
+        "rule_set_version": result.rule_set_version,
+        "insufficient_data": [asdict(m) for m in result.insufficient_data],
+        "withheld_scopes": list(result.withheld_scopes) or None,
+    }
+    connection.execute(_KEEP_RESPONSE, stored)
     if commit:
         session.commit()
-    return row
+    return stored
 
 
 @router.post(
@@ -172,18 +183,18 @@ async def create_score(
     in a thread (``run_db``; docs/operations.md).
     """
     assert bank.bank_id is not None  # guaranteed by CurrentBank
-    row, body = await run_db(request, _score_and_record, session, scorer, policy, bank.bank_id, ask, request)
-    metrics_of(request).record_score(row.grade, row.decision)
+    stored, body = await run_db(request, _score_and_record, session, scorer, policy, bank.bank_id, ask, request)
+    metrics_of(request).record_score(stored["grade"], stored["decision"])
     return Response(body, media_type="application/json")
 
 
 def _score_and_record(session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int,
-                      ask: ScoreAsk, request: Request) -> tuple[ScoreResponse, str]:
-    row = assess_and_keep(session, scorer, policy, bank_id, ask.grant, ask.body.requested_amount, commit=False)
-    body = score_out(row).model_dump_json()
+                      ask: ScoreAsk, request: Request) -> tuple[dict[str, Any], bytes]:
+    stored = assess_and_keep(session, scorer, policy, bank_id, ask.grant, ask.body.requested_amount, commit=False)
+    body = score_body(stored).model_dump_json().encode()
     record_in(session, request, 200)
     session.commit()
-    return row, body
+    return stored, body
 
 
 def charged_batch(request: Request, bank: CurrentBank, body: ScoreBatchRequest) -> ScoreBatchRequest:
@@ -202,14 +213,15 @@ def _batch_item(
 ) -> ScoreBatchResult:
     """One enterprise as ``POST /v1/scores`` would treat it; a refusal is its result, not the batch's."""
     try:
-        row = assess_and_keep(session, scorer, policy, bank_id, scoring_grant(session, uscc, bank_id, purpose), None)
+        stored = assess_and_keep(session, scorer, policy, bank_id, scoring_grant(session, uscc, bank_id, purpose),
+                                 None)
     except ApiError as exc:
         session.rollback()
         problem = ItemProblemOut(type=PROBLEM_BASE + exc.slug, title=exc.title, detail=exc.detail,
                                  errors=[ItemFieldErrorOut(field=e.field, rule=e.rule, message=e.message)
                                          for e in exc.errors])
         return ScoreBatchResult(index=index, uscc=uscc, status=exc.status, problem=problem)
-    return ScoreBatchResult(index=index, uscc=uscc, status=200, score=score_out(row))
+    return ScoreBatchResult(index=index, uscc=uscc, status=200, score=score_body(stored))
 
 
 @router.post(
