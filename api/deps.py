@@ -248,6 +248,8 @@ class ScoreAsk:
 
     grant: ScoringGrant
     body: ScoreRequest
+    bank_id: int
+    """The calling bank's id (``CurrentBank``), so the handler needs not declare the bank again."""
 
 
 async def authorized_score_request(
@@ -256,7 +258,8 @@ async def authorized_score_request(
     """``authorized_enterprise`` with the body kept, so a handler never declares (and validates) the body twice.
 
     Two indexed reads, run like the rest of ``POST /v1/scores`` (``run_db``; docs/operations.md)."""
-    return ScoreAsk(await run_db(request, authorized_enterprise, request, bank, body, session), body)
+    assert bank.bank_id is not None  # guaranteed by current_bank
+    return ScoreAsk(await run_db(request, authorized_enterprise, request, bank, body, session), body, bank.bank_id)
 
 
 AuthorizedScoreRequest = Annotated[ScoreAsk, Depends(authorized_score_request)]

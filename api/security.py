@@ -18,8 +18,8 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.db.models import Account, ApiKey, utcnow
 from api.throttle import FailedKeyThrottle
@@ -169,25 +169,40 @@ class KeyVerifier:
         return account
 
     def _verify(self, session: Session, parsed: ParsedKey) -> Account:
-        found = session.execute(
-            select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id).where(ApiKey.key_id == parsed.key_id)
-        ).first()
+        connection = session.connection()
+        found = connection.execute(_KEY_AND_ACCOUNT, {"key_id": parsed.key_id}).first()
         if found is None:
             raise InvalidKeyError("unknown key")
-        key, account = found
-        expired = key.expires_at is not None and key.expires_at <= utcnow()
-        if key.revoked_at is not None or expired or account.disabled_at is not None:
+        key_row_id, key_hash, revoked_at, expires_at, *account_values = found
+        account_columns = dict(zip(_ACCOUNT_COLUMNS, account_values, strict=True))
+        expired = expires_at is not None and expires_at <= utcnow()
+        if revoked_at is not None or expired or account_columns["disabled_at"] is not None:
             self.forget(parsed.key_id)
             raise InvalidKeyError("revoked or expired key, or disabled account")
+        account = Account(**account_columns)
+        make_transient_to_detached(account)  # the row just read, as a loaded object, without reading it again
+        account = session.merge(account, load=False)
         digest = peppered_digest(self.settings, parsed.secret)
         if self._cached(parsed.key_id, digest):
             return account
         self.argon2_verifications += 1
         try:
-            _hasher.verify(key.hash, digest)
+            _hasher.verify(key_hash, digest)
         except (VerificationError, InvalidHashError):
             raise InvalidKeyError("key does not match") from None
         self._remember(parsed.key_id, digest)
-        key.last_used_at = utcnow()  # written once per cache period, not per request
+        # written once per cache period, not per request
+        connection.execute(update(ApiKey).where(ApiKey.id == key_row_id).values(last_used_at=utcnow()))
         session.commit()
         return account
+
+
+_ACCOUNT_COLUMNS = tuple(column.key for column in Account.__table__.columns)
+_KEY_AND_ACCOUNT = (
+    select(ApiKey.id, ApiKey.hash, ApiKey.revoked_at, ApiKey.expires_at,
+           *(getattr(Account, name) for name in _ACCOUNT_COLUMNS))
+    .join(Account, Account.id == ApiKey.account_id)
+    .where(ApiKey.key_id == bindparam("key_id"))
+)
+"""A presented key's row and its account's, read fresh on every request (one Core statement): revoking or
+expiring the key, or disabling the account, holds from the next request on."""

@@ -58,10 +58,15 @@ def _hit_json(hit: PolicyHit) -> dict[str, Any]:
     return data
 
 
-async def get_precredit_policy(request: Request) -> PreCreditPolicy:
+def loaded_policy(request: Request) -> PreCreditPolicy:
     """The pre-credit policy (decision table, limit, rules) the app loaded and validated at start."""
     policy: PreCreditPolicy = request.app.state.precredit_policy
     return policy
+
+
+async def get_precredit_policy(request: Request) -> PreCreditPolicy:
+    """``loaded_policy`` as a dependency."""
+    return loaded_policy(request)
 
 
 PreCredit = Annotated[PreCreditPolicy, Depends(get_precredit_policy)]
@@ -167,14 +172,7 @@ def assess_and_keep(
     response_model=ScoreOut,
     responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
-async def create_score(
-    ask: AuthorizedScoreRequest,
-    bank: CurrentBank,
-    session: DbSession,
-    scorer: Scorer,
-    policy: PreCredit,
-    request: Request,
-) -> Response:
+async def create_score(ask: AuthorizedScoreRequest, session: DbSession, scorer: Scorer, request: Request) -> Response:
     """Assess the enterprise from its latest profile and policy facts, and keep the response as given.
 
     The stored response and this request's audit row commit in one transaction, after the body is built, so
@@ -182,15 +180,15 @@ async def create_score(
     loop (a score is about half a millisecond of CPU, the reads and the commit short and local), on PostgreSQL
     in a thread (``run_db``; docs/operations.md).
     """
-    assert bank.bank_id is not None  # guaranteed by CurrentBank
-    stored, body = await run_db(request, _score_and_record, session, scorer, policy, bank.bank_id, ask, request)
+    stored, body = await run_db(request, _score_and_record, session, scorer, loaded_policy(request), ask, request)
     metrics_of(request).record_score(stored["grade"], stored["decision"])
     return Response(body, media_type="application/json")
 
 
-def _score_and_record(session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int,
-                      ask: ScoreAsk, request: Request) -> tuple[dict[str, Any], bytes]:
-    stored = assess_and_keep(session, scorer, policy, bank_id, ask.grant, ask.body.requested_amount, commit=False)
+def _score_and_record(session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, ask: ScoreAsk,
+                      request: Request) -> tuple[dict[str, Any], bytes]:
+    stored = assess_and_keep(session, scorer, policy, ask.bank_id, ask.grant, ask.body.requested_amount,
+                             commit=False)
     body = score_body(stored).model_dump_json().encode()
     record_in(session, request, 200)
     session.commit()
