@@ -124,7 +124,8 @@ TAX = (
     _f("tax_overdue_months_36m", "tax_monthly", "36 months", "months", "+",
        ("近36个月欠税月数", "months with overdue tax in the last 36"), _NEVER,
        ("近36个月有{value}个月欠税", "overdue tax in {value} of the last 36 months"),
-       "filings in the last 36 months with overdue_tax > 0 (a long window: a habit, not one bad month).", True),
+       "filings in the last 36 months with overdue_tax > 0 (a habit, not one bad month; not actionable: paying now "
+       "leaves the months on record)."),
 )
 
 TAX_GRADE = (
@@ -156,7 +157,8 @@ def _contributions(prefix: str, source: str, zh: str, en: str) -> tuple[FeatureS
         _f(f"{prefix}_arrears_months_36m", source, "36 months", "months", "+",
            (f"近36个月{zh}欠缴月数", f"months of {en} arrears in the last 36"), _NEVER,
            (f"近36个月{zh}欠缴{{value}}个月", f"{{value}} months of {en} arrears in the last 36"),
-           "records in the last 36 months with arrears > 0.", True),
+           "records in the last 36 months with arrears > 0 (not actionable: clearing them leaves the months on "
+           "record)."),
         _f(f"{prefix}_paid_ratio_12m", source, "12 months", "ratio", "-",
            (f"近12个月{zh}实缴比例", f"share of {en} contributions paid"), f"no {en} contributions due",
            (f"近12个月{zh}实缴比例{{value}}", f"{{value}} of {en} contributions paid in the last 12 months"),
@@ -181,7 +183,13 @@ SOCIAL = (
        "no record, or no one insured, 12 months before the latest",
        ("参保人数较12个月前{value}", "insured headcount {value} against a year earlier"),
        "as headcount_change_6m with the record 12 months before the latest."),
-    _f("headcount_vs_mean_36m", "social_insurance_monthly", "36 months", "ratio", "-",
+    _f("headcount_change_vs_mean_12m", "social_insurance_monthly", "12 months", "ratio", "-",
+       ("参保人数较近12个月均值变化", "insured headcount against its 12-month mean"),
+       "no insured headcount in the last 3 months, or none reported in the last 12",
+       ("参保人数较近12个月均值{value}", "insured headcount {value} against its 12-month mean"),
+       "headcount_latest / mean of the insured_headcount reported in the last 12 months − 1; NaN when either "
+       "is missing or the mean is 0."),
+    _f("headcount_change_vs_mean_36m", "social_insurance_monthly", "36 months", "ratio", "-",
        ("参保人数较近36个月均值变化", "insured headcount against its 36-month mean"),
        "no insured headcount in the last 3 months, or none reported in the last 36",
        ("参保人数较近36个月均值{value}", "insured headcount {value} against its 36-month mean"),
@@ -255,6 +263,18 @@ UTILITIES = (
        ("近12个月人均月用水{value}立方米", "{value} m³ of water a month per insured person over 12 months"),
        "ln(1 + mean of the water quantity reported in the last 12 months / headcount_latest); NaN when "
        "either is missing or headcount_latest is 0."),
+    _f("electricity_per_head_36m_log", "utilities_monthly", "36 months", "ln(kWh)", "-",
+       ("近36个月人均月用电量", "monthly electricity per insured person, last 36 months"),
+       "no electricity or no insured headcount reported in the last 36 months",
+       ("近36个月人均月用电{value}千瓦时", "{value} kWh a month per insured person over 36 months"),
+       "ln(1 + mean of the electricity quantity reported in the last 36 months / mean of the insured_headcount "
+       "reported in them); NaN when either is missing or the mean headcount is 0 (the usual level of activity)."),
+    _f("water_per_head_36m_log", "utilities_monthly", "36 months", "ln(m³)", "-",
+       ("近36个月人均月用水量", "monthly water per insured person, last 36 months"),
+       "no water or no insured headcount reported in the last 36 months",
+       ("近36个月人均月用水{value}立方米", "{value} m³ of water a month per insured person over 36 months"),
+       "ln(1 + mean of the water quantity reported in the last 36 months / mean of the insured_headcount "
+       "reported in them); NaN when either is missing or the mean headcount is 0."),
     _f("gas_12m_log", "utilities_monthly", "12 months", "ln(m³)", "-",
        ("近12个月用气量", "gas used over 12 months"), "no gas account billed in the last 12 months",
        ("近12个月用气{value}立方米", "{value} m³ of gas over the last 12 months"),
@@ -286,7 +306,8 @@ UTILITIES = (
     _f("utility_late_months_36m", "utilities_monthly", "36 months", "months", "+",
        ("近36个月水电气逾期缴费月数", "months with a late utility payment in the last 36"), _NEVER,
        ("近36个月水电气逾期缴费{value}个月", "utilities paid late in {value} of the last 36 months"),
-       "distinct periods in the last 36 months with a record whose days_late > 0.", True),
+       "distinct periods in the last 36 months with a record whose days_late > 0 (not actionable: a late month "
+       "stays on record)."),
     _f("utility_days_late_max_12m", "utilities_monthly", "12 months", "days", "+",
        ("近12个月水电气最长逾期天数", "longest utility payment delay in 12 months"),
        "no utility record in the last 12 months",

@@ -245,6 +245,11 @@ class Encoded:
         """Sum of the reported values per enterprise; NaN where none is reported (unknown, not zero)."""
         return np.where(self.reported(values, mask) > 0, self.total(values, mask), np.nan)
 
+    def mean_reported(self, values: Floats, mask: Mask) -> Floats:
+        """Mean of the reported values per enterprise; NaN where none is reported."""
+        n = self.reported(values, mask)
+        return np.where(n > 0, self.total(values, mask) / np.where(n > 0, n, 1.0), np.nan)
+
     def any(self, mask: Mask) -> Floats:
         """1.0 where the enterprise has a row in ``mask``, else 0.0."""
         return (self.count(mask) > 0).astype(np.float64)

@@ -28,12 +28,16 @@ PER_HEAD_INPUTS = {"sales_per_head_3m_log": "_sales_3m_mean", "electricity_per_h
                    "electricity_per_head_12m_log": "_electricity_12m_mean", "water_per_head_12m_log": "_water_12m_mean",
                    "gas_per_head_12m_log": "_gas_12m_mean"}
 """Per-head features and the monthly means they divide by the insured headcount (``per_head_features``)."""
+LONG_RUN_PER_HEAD_INPUTS = {"electricity_per_head_36m_log": "_electricity_36m_mean",
+                            "water_per_head_36m_log": "_water_36m_mean"}
+"""Per-head features over 36 months: monthly means divided by the mean insured headcount of the same months."""
 
 
 def per_head_features(out: dict[str, Floats]) -> dict[str, Floats]:
     """Sales and utilities per insured person: pops the monthly means the source functions left in ``out``."""
-    headcount = out["headcount_latest"]
-    return {name: log_sum(ratio(out.pop(mean), headcount)) for name, mean in PER_HEAD_INPUTS.items()}
+    headcount, usual = out["headcount_latest"], out.pop("_headcount_36m_mean")
+    return {**{name: log_sum(ratio(out.pop(mean), headcount)) for name, mean in PER_HEAD_INPUTS.items()},
+            **{name: log_sum(ratio(out.pop(mean), usual)) for name, mean in LONG_RUN_PER_HEAD_INPUTS.items()}}
 
 
 def prepare(source: str, encoded: Encoded) -> Encoded:
@@ -144,9 +148,10 @@ def social_insurance_features(si: Encoded, as_of: pd.Timestamp) -> dict[str, Flo
         out[f"headcount_change_{months}m"] = np.where(base > 0, latest / np.where(base > 0, base, 1.0) - 1.0,
                                                       np.nan)
     out["headcount_latest"] = latest
-    last36 = si.in_months(held, as_of, 0, 35)
-    out["headcount_vs_mean_36m"] = ratio(latest, ratio(si.sum_reported(headcount, last36),
-                                                       si.reported(headcount, last36))) - 1.0
+    usual = {months: si.mean_reported(headcount, si.in_months(held, as_of, 0, months - 1)) for months in (12, 36)}
+    for months, mean in usual.items():
+        out[f"headcount_change_vs_mean_{months}m"] = ratio(latest, mean) - 1.0
+    out["_headcount_36m_mean"] = usual[36]  # per_head_features divides long-run utility use by it
     out["si_arrears_months_3m"] = si.count(last3 & arrears)
     out["si_arrears_months_6m"] = si.count(si.in_months(held, as_of, 0, 5) & arrears)
     out["si_arrears_latest_log"] = np.log1p(si.last(si["arrears"], si.in_months(held, as_of, 0, 11)))
@@ -165,7 +170,7 @@ def housing_fund_features(hf: Encoded, as_of: pd.Timestamp, headcount_latest: Fl
 def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
     """水电气: electricity level, trend and volatility; water and gas; kinds billed; late payments; share paid."""
     held = util.held(as_of)
-    last12 = util.in_months(held, as_of, 0, 11)
+    last12, last36 = util.in_months(held, as_of, 0, 11), util.in_months(held, as_of, 0, 35)
     power, water, gas = util["is_electricity"], util["is_water"], util["is_gas"]
     quantity = util["quantity"]
     recent_power = util.in_months(held, as_of, 1, 3) & power
@@ -186,11 +191,12 @@ def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
         "utility_kinds_12m": np.asarray(kinds, dtype=np.float64),
         "utility_late_months_3m": util.distinct_months(util.in_months(held, as_of, 0, 2) & late),
         "utility_late_months_12m": util.distinct_months(last12 & late),
-        "utility_late_months_36m": util.distinct_months(util.in_months(held, as_of, 0, 35) & late),
+        "utility_late_months_36m": util.distinct_months(last36 & late),
         "utility_days_late_max_12m": util.maximum(util["days_late"], last12),
         "utility_paid_ratio_12m": ratio(util.sum_reported(util["amount_paid"], last12),
                                         util.sum_reported(util["amount_billed"], last12)),
-        **{PER_HEAD_INPUTS[f"{kind}_per_head_12m_log"]: ratio(util.sum_reported(quantity, last12 & util[f"is_{kind}"]),
-                                                              util.reported(quantity, last12 & util[f"is_{kind}"]))
-           for kind in ("electricity", "water", "gas")},
+        **{PER_HEAD_INPUTS[f"{k}_per_head_12m_log"]: util.mean_reported(quantity, last12 & util[f"is_{k}"])
+           for k in ("electricity", "water", "gas")},
+        **{LONG_RUN_PER_HEAD_INPUTS[f"{k}_per_head_36m_log"]: util.mean_reported(quantity, last36 & util[f"is_{k}"])
+           for k in ("electricity", "water")},
     }

@@ -200,7 +200,8 @@ def profile_from_records(records: Records, as_of: pd.Timestamp) -> dict[str, flo
     out.update(judicial_features(now["judicial"], as_of))
     out.update(list_features(now["list_entries"], as_of))
     out.update(commitment_features(now["commitments"], as_of))
-    out.update(per_head_features(now["tax_monthly"], now["utilities_monthly"], out["headcount_latest"], as_of))
+    out.update(per_head_features(now["tax_monthly"], now["utilities_monthly"], now["social_insurance_monthly"],
+                                 out["headcount_latest"], as_of))
     if set(out) != set(FEATURE_NAMES):
         raise AssertionError(f"reference covers {sorted(set(out) ^ set(FEATURE_NAMES))} wrongly")
     return {name: float(out[name]) for name in FEATURE_NAMES}
@@ -289,18 +290,23 @@ def _headcount_change(si: list[Record], newest: Record | None, months: int) -> f
     return change(value_of(newest, "insured_headcount"), value_of(base[0] if base else None, "insured_headcount"))
 
 
+def mean_headcount(si: list[Record], as_of: pd.Timestamp, farthest: int) -> float:
+    """Mean insured_headcount reported in months 0 … ``farthest`` back; NaN when none is reported."""
+    heads = [float(r["insured_headcount"]) for r in in_months(si, as_of, 0, farthest)
+             if not missing(r["insured_headcount"])]
+    return math.fsum(heads) / len(heads) if heads else NAN
+
+
 def social_features(si: list[Record], hf: list[Record], as_of: pd.Timestamp) -> dict[str, float]:
     newest = latest(in_months(si, as_of, 0, 2))
     headcount = value_of(newest, "insured_headcount")
     contributors = value_of(latest(in_months(hf, as_of, 0, 2)), "contributors")
-    heads36 = [float(r["insured_headcount"]) for r in in_months(si, as_of, 0, 35)
-               if not missing(r["insured_headcount"])]
-    mean36 = math.fsum(heads36) / len(heads36) if heads36 else NAN
     out = {
         "headcount_latest": headcount,
         "headcount_change_6m": _headcount_change(si, newest, 6),
         "headcount_change_12m": _headcount_change(si, newest, 12),
-        "headcount_vs_mean_36m": change(headcount, mean36),
+        "headcount_change_vs_mean_12m": change(headcount, mean_headcount(si, as_of, 11)),
+        "headcount_change_vs_mean_36m": change(headcount, mean_headcount(si, as_of, 35)),
         **_contributions("si", si, as_of),
         "si_arrears_months_3m": float(sum(1 for r in in_months(si, as_of, 0, 2) if positive(r["arrears"]))),
         "si_arrears_months_6m": float(sum(1 for r in in_months(si, as_of, 0, 5) if positive(r["arrears"]))),
@@ -313,18 +319,19 @@ def social_features(si: list[Record], hf: list[Record], as_of: pd.Timestamp) -> 
     return out
 
 
-def per_head_features(tax: list[Record], util: list[Record], headcount: float,
+def per_head_features(tax: list[Record], util: list[Record], si: list[Record], headcount: float,
                       as_of: pd.Timestamp) -> dict[str, float]:
     """Recent sales and electricity, in total and as a monthly mean per insured person (months 1–3 back), and
-    each utility's monthly mean per insured person over the last 12 months."""
+    each utility's monthly mean per insured person over the last 12 months (and, for electricity and water, over
+    the last 36 against the mean headcount of those months)."""
     def recent(rows: list[Record], column: str) -> list[float]:
         return [float(r[column]) for r in in_months(rows, as_of, 1, 3) if not missing(r[column])]
 
     sales = recent(tax, "invoiced_sales")
     power = recent([r for r in util if r["kind"] == "electricity"], "quantity")
 
-    def year_of(kind: str) -> list[float]:
-        return [float(r["quantity"]) for r in in_months(util, as_of, 0, 11)
+    def year_of(kind: str, farthest: int = 11) -> list[float]:
+        return [float(r["quantity"]) for r in in_months(util, as_of, 0, farthest)
                 if r["kind"] == kind and not missing(r["quantity"])]
 
     def mean(values: list[float]) -> float:
@@ -338,6 +345,8 @@ def per_head_features(tax: list[Record], util: list[Record], headcount: float,
         "electricity_per_head_12m_log": log1p(ratio(mean(year_of("electricity")), headcount)),
         "water_per_head_12m_log": log1p(ratio(mean(year_of("water")), headcount)),
         "gas_per_head_12m_log": log1p(ratio(mean(year_of("gas")), headcount)),
+        "electricity_per_head_36m_log": log1p(ratio(mean(year_of("electricity", 35)), mean_headcount(si, as_of, 35))),
+        "water_per_head_36m_log": log1p(ratio(mean(year_of("water", 35)), mean_headcount(si, as_of, 35))),
     }
 
 
