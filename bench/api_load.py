@@ -170,12 +170,35 @@ def empty_app() -> FastAPI:
     return app
 
 
+def serve(app: str, port: int, workers: int) -> None:
+    """uvicorn serving the factory ``app`` on 127.0.0.1:``port`` with ``workers`` processes (run in the server's
+    own process, see ``start_server``).
+
+    With several workers ``uvicorn --workers`` binds ``socket.socket(AF_INET)``, whose ``proto`` is 0, and asyncio
+    sets TCP_NODELAY only on connections accepted from a socket whose ``proto`` is IPPROTO_TCP: every answer's
+    body then waits behind its headers for the client's delayed ACK (Nagle), 40 ms and more per request. So the
+    listening socket is made here as a TCP socket and handed to uvicorn's worker supervisor."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, factory=True, host="127.0.0.1", port=port, workers=workers, log_level="warning",
+                            access_log=False)
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
 def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_load:served_app"
                  ) -> subprocess.Popen[bytes]:
-    """uvicorn with ``workers`` processes on loopback; returns once /readyz answers 200."""
-    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--app-dir",
-               str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port), "--workers",
-               str(workers), "--log-level", "warning", "--no-access-log"]
+    """uvicorn with ``workers`` processes on loopback (``serve``); returns once /readyz answers 200."""
+    here = Path(__file__).resolve().parent
+    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(here)!r}); import api_load; "
+               f"api_load.serve({app!r}, {port}, {workers})"]
     server = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
