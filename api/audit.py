@@ -11,13 +11,11 @@ one recorded (the access is then recorded again with the status the caller reall
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -26,11 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import audit_chain  # also registers the listener that chains every new audit row
 from api.db.models import AuditEvent, utcnow
+from api.problem_json import PROBLEM_BASE, problem_body, send_problem
 
 logger = logging.getLogger(__name__)
 
 AUDITED_PREFIX = "/v1/"
-AUDIT_UNAVAILABLE_TYPE = "https://xinyi.example/problems/audit-unavailable"  # api.errors.PROBLEM_BASE + slug
+AUDIT_UNAVAILABLE_SLUG = "audit-unavailable"
+AUDIT_UNAVAILABLE_TYPE = PROBLEM_BASE + AUDIT_UNAVAILABLE_SLUG
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -182,18 +182,12 @@ class AuditMiddleware:
 
 async def _withheld(send: Send, request_id: str, path: str) -> None:
     """503 problem+json in place of an answer whose access could not be recorded."""
-    body = json.dumps({
-        "type": AUDIT_UNAVAILABLE_TYPE,
-        "title": "Service unavailable",
-        "status": 503,
-        "detail": "The access could not be recorded in the audit log, so the answer is withheld; retry shortly.",
-        "instance": quote(path, safe="/"),  # percent-encoded, as api.errors.problem_instance
-        "request_id": request_id,
-    }).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-               (b"retry-after", b"1"), (b"x-request-id", request_id.encode())]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    body = problem_body(
+        503, AUDIT_UNAVAILABLE_SLUG, "Service unavailable",
+        "The access could not be recorded in the audit log, so the answer is withheld; retry shortly.", path,
+        request_id=request_id,
+    )
+    await send_problem(send, body, [(b"retry-after", b"1"), (b"x-request-id", request_id.encode())])
 
 
 def write_event(factory: sessionmaker[Session], event: AuditEvent) -> None:

@@ -4,13 +4,12 @@ is counted as it arrives and refused as soon as it passes the limit, whatever th
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_instance
+from api.problem_json import PROBLEM_BASE, problem_body, send_problem
 
-BODY_TOO_LARGE_TYPE = f"{PROBLEM_BASE}body-too-large"
+BODY_TOO_LARGE_SLUG = "body-too-large"
+BODY_TOO_LARGE_TYPE = PROBLEM_BASE + BODY_TOO_LARGE_SLUG
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - named for what happened, like the HTTP status
@@ -65,20 +64,13 @@ class RequestBodyLimit:
             await self._refuse(send, scope["path"], received)
 
     async def _refuse(self, send: Send, path: str, size: int) -> None:
-        body = json.dumps({
-            "type": BODY_TOO_LARGE_TYPE,
-            "title": "Request body too large",
-            "status": 413,
-            "detail": f"The request body ({size:,} bytes or more) is over the limit of {self.max_bytes:,} bytes; "
-                      "send fewer items per request.",
-            "instance": problem_instance(path),
-            "errors": [{"field": "body", "rule": "body.max_bytes",
-                        "message": f"at most {self.max_bytes} bytes"}],
-        }).encode()
-        headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close")]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        body = problem_body(
+            413, BODY_TOO_LARGE_SLUG, "Request body too large",
+            f"The request body ({size:,} bytes or more) is over the limit of {self.max_bytes:,} bytes; "
+            "send fewer items per request.", path,
+            errors=[{"field": "body", "rule": "body.max_bytes", "message": f"at most {self.max_bytes} bytes"}],
+        )
+        await send_problem(send, body, [(b"connection", b"close")])
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,18 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.audit import note_detail
+from api.problem_json import PROBLEM_MEDIA_TYPE, problem_body
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_BASE = "https://xinyi.example/problems/"
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 _REQUEST_SOURCES = ("body", "query", "path", "header", "cookie")
-
-
-def problem_instance(path: str) -> str:
-    """The request path as a percent-encoded URI reference (RFC 9457 ``instance``): what the caller sent comes
-    back as data, never as markup."""
-    return quote(path, safe="/")
 
 
 @dataclass(frozen=True)
@@ -126,18 +118,8 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json response; also notes the slug for the audit row."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": problem_instance(request.url.path),
-    }
-    request_id = getattr(request.state, "request_id", None)
-    if request_id:
-        body["request_id"] = request_id
-    if errors:
-        body["errors"] = [asdict(e) for e in errors]
+    body = problem_body(status, slug, title, detail, request.url.path,
+                        request_id=getattr(request.state, "request_id", None), errors=[asdict(e) for e in errors])
     note_detail(request, slug if not errors else f"{slug}: " + ", ".join(f"{e.field}:{e.rule}" for e in errors))
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 

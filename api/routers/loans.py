@@ -10,8 +10,9 @@ from sqlalchemy import select
 from api.audit import note_detail, note_uscc, outcome_of
 from api.db.models import AuditEvent, Bank, Loan, LoanEvent, utcnow
 from api.deps import AuthorizedLoanReport, CurrentBank, DbSession, loan_report_grant
-from api.errors import PROBLEM_BASE, ApiError, NotFound
+from api.errors import ApiError, NotFound
 from api.loans import loan_status, report_event
+from api.problem_json import PROBLEM_BASE
 from api.routers.problems import problem_responses
 from api.schemas import (
     BankLoanId,

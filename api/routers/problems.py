@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
+from api.problem_json import PROBLEM_MEDIA_TYPE
 
 _TITLES = {
     400: "The body could not be read as JSON",

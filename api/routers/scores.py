@@ -24,8 +24,9 @@ from api.deps import (
     run_db,
     scoring_grant,
 )
-from api.errors import PROBLEM_BASE, ApiError, NoProfile, NotFound
+from api.errors import ApiError, NoProfile, NotFound
 from api.metrics import metrics_of
+from api.problem_json import PROBLEM_BASE
 from api.ratelimit import charge
 from api.routers.problems import problem_responses
 from api.schemas import (

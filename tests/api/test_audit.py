@@ -131,7 +131,7 @@ def test_an_answer_whose_access_cannot_be_recorded_is_withheld(
     client: TestClient, scenario: Scenario, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import api.audit
-    from api.errors import PROBLEM_BASE
+    from api.problem_json import PROBLEM_BASE
 
     def unavailable(*_: object) -> None:
         raise RuntimeError("database gone")
