@@ -57,7 +57,8 @@ class Settings(BaseSettings):
         60, ge=0, description="How long a verified API key is remembered in memory (0 disables the cache)."
     )
     key_failure_limit: int = Field(
-        5, ge=1, description="Failed presentations of one key id within the window that lock it out."
+        5, ge=1, description="Failed presentations of one key id within the window that lock it out; counted in "
+        "each worker process on its own (with N workers, up to N times as many failures before every worker locks)."
     )
     key_failure_address_limit: int = Field(
         20, ge=1, description="Failed key presentations from one client address within the window that lock it out."
@@ -69,7 +70,8 @@ class Settings(BaseSettings):
         900.0, gt=0, description="How long a locked-out key id or address gets 429, even with the right secret."
     )
     rate_limit_per_second: float = Field(
-        20.0, ge=0, description="Requests a second each bank account may make on average (0: no limit)."
+        20.0, ge=0, description="Requests a second each bank account may make on average (0: no limit); the buckets "
+        "live in each worker process, so with N uvicorn workers a bank may get up to N times this (docs/api.md)."
     )
     rate_limit_burst: int = Field(
         200, ge=1, description="Requests a bank account may make at once before the per-second rate applies; a "
