@@ -141,6 +141,23 @@ class _ArrowColumns:
         return text(pd.Series(column.to_numpy(zero_copy_only=False)))
 
 
+class _ArrayColumns:
+    """Columns already converted as :class:`_ArrowColumns` converts them (``features.snapshots``' in-memory
+    partitions): dates int64 ns with NAT, numbers float64 with NaN, text fixed-width strings with ""."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+
+    def has(self, name: str) -> bool:
+        return name in self.arrays
+
+    def dates(self, name: str) -> Ints:
+        return self.arrays[name]
+
+    def values(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+
 def arrow_ints(column: pa.Array | pa.ChunkedArray, fill: int = -1) -> Ints:
     """An Arrow integer column as int64, nulls as ``fill``."""
     column = column.cast(pa.int64())
@@ -189,6 +206,13 @@ class Encoded:
         become int64 ns, floats float64 with NaN, dictionary text the same fixed-width strings as :func:`text`."""
         enterprise = arrow_ints(table.column(ENTERPRISE))
         return cls._encode(source, enterprise, _ArrowColumns(table), enterprises, columns, order_by)
+
+    @classmethod
+    def of_arrays(cls, arrays: dict[str, np.ndarray], source: str, enterprises: int, columns: Sequence[str],
+                  order_by: str | None = None) -> Encoded:
+        """As :meth:`of_arrow`, from columns already converted the same way (with ``_enterprise``)."""
+        enterprise = np.asarray(arrays[ENTERPRISE], dtype=np.int64)
+        return cls._encode(source, enterprise, _ArrayColumns(arrays), enterprises, columns, order_by)
 
     @classmethod
     def _encode(cls, source: str, enterprise: Ints, read: _Columns, enterprises: int, columns: Sequence[str],

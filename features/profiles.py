@@ -149,6 +149,18 @@ class EncodedRegion:
                                                             monthly.ORDER_BY.get(name)))
             for name, columns in feature_set.columns.items()}, feature_set)
 
+    @classmethod
+    def of_arrays(cls, arrays: Mapping[str, dict[str, np.ndarray]], feature_set: FeatureSet = CATALOGUE
+                  ) -> EncodedRegion:
+        """A partition cut in memory (``features.snapshots``): per source, columns already converted as
+        :meth:`of_arrow` converts them."""
+        reg = arrays["registration"]
+        registry = _registry(reg["uscc"], np.asarray(reg[ENTERPRISE], dtype=np.int64))
+        return cls(registry, {
+            name: feature_set.prepare(name, Encoded.of_arrays(arrays[name], name, len(registry), columns,
+                                                             monthly.ORDER_BY.get(name)))
+            for name, columns in feature_set.columns.items()}, feature_set)
+
     def features_on(self, as_of: pd.Timestamp) -> tuple[Mask, dict[str, Floats]]:
         """The enterprises open on ``as_of`` (a boolean per registry entry) and every feature per entry."""
         return self.feature_set.compute(self.sources, as_of)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,13 +29,15 @@ import pyarrow.dataset as ds
 
 from features.atomic import replace_folder, staging_folder
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
-from features.engines import ProfileEngine, partition_of
-from features.profile_columns import ENTERPRISE
+from features.engines import LocalEngine, ProfileEngine, partition_of
+from features.profile_columns import ENTERPRISE, NAT, arrow_ints, text
 from features.profiles import CATALOGUE, EncodedRegion, FeatureSet
 from features.schemas import SOURCES_BY_NAME
 
 MANIFEST = "_manifest.json"
 _BATCH_ROWS = 1_000_000
+IN_MEMORY_BUDGET = 6 * 2**30
+"""Bytes of partitioned columns a one-machine build holds in memory rather than shuffling through disk."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,33 @@ def inputs_fingerprint(ingest_dir: Path) -> str:
     return hashlib.sha256(summary.read_bytes()).hexdigest()[:16] if summary.exists() else "unknown"
 
 
+@dataclass(frozen=True)
+class _Registry:
+    """The registry's USCCs, each enterprise's partition and its position in that partition's registry."""
+
+    lookup: pd.Index
+    owner: np.ndarray
+    local: np.ndarray
+
+    @classmethod
+    def of(cls, ingest_dir: Path, partitions: int) -> _Registry:
+        registry = pc.unique(ds.dataset(accepted_path(ingest_dir, "registration"), format="parquet")
+                             .to_table(columns=["uscc"]).column("uscc"))
+        codes = registry.to_numpy(zero_copy_only=False)
+        owner = partition_of(codes, partitions)
+        lookup = pd.Index(codes)
+        lookup.get_indexer(codes[:1])  # its hash table is built here, once, not per batch or in two threads
+        local = np.zeros(len(owner), dtype=np.int32)
+        for k in range(partitions):
+            mine = owner == k
+            local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
+        return cls(lookup, owner, local)
+
+
 def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
                        batch_rows: int = _BATCH_ROWS, feature_set: FeatureSet = CATALOGUE) -> list[Path]:
     """Cut every accepted table the feature set reads into ``partitions`` folders by USCC hash, one batch in
-    memory at a time, keeping only the columns it reads.
+    memory at a time, keeping only the columns it reads (the shuffle on shared storage a Dask cluster needs).
 
     The USCC strings are hashed once, on the registry; every other row finds its enterprise by a look-up of
     its batch's USCC dictionary (read as Parquet dictionary pages, not strings) and carries it as
@@ -84,52 +109,186 @@ def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
     folders = [Path(work_dir) / f"partition={k:05d}" for k in range(partitions)]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
-    registry = pc.unique(ds.dataset(accepted_path(ingest_dir, "registration"), format="parquet")
-                         .to_table(columns=["uscc"]).column("uscc"))
-    codes = registry.to_numpy(zero_copy_only=False)
-    owner = partition_of(codes, partitions)
-    lookup = pd.Index(codes)
-    lookup.get_indexer(codes[:1])  # its hash table is built here, once, not per batch or in two threads
-    local = np.zeros(len(owner), dtype=np.int32)
-    for k in range(partitions):
-        mine = owner == k
-        local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
+    registry = _Registry.of(ingest_dir, partitions)
+
+    def to_disk(source: str) -> None:
+        path = accepted_path(ingest_dir, source)
+        columns, schema = _source_columns(path, source, needed_columns(source, feature_set))
+        sinks = [pa.OSFile(str(folder / f"{source}.arrows"), "wb") for folder in folders]
+        writers = [pa.ipc.new_stream(sink, schema) for sink in sinks]
+        try:
+            for k, piece in _slices(path, columns, schema, registry, partitions, batch_rows):
+                writers[k].write_table(piece)
+        finally:
+            for writer, sink in zip(writers, sinks, strict=True):
+                writer.close()
+                sink.close()
+
     with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow releases the GIL: two sources at a time
-        done = [pool.submit(_partition_source, accepted_path(ingest_dir, source), source, folders, lookup, owner,
-                            local, batch_rows, needed_columns(source, feature_set)) for source in feature_set.columns]
-        for future in done:
+        for future in [pool.submit(to_disk, source) for source in feature_set.columns]:
             future.result()
     return folders
 
 
-def _partition_source(path: Path, source: str, folders: list[Path], registry: pd.Index, owner: np.ndarray,
-                      local: np.ndarray, batch_rows: int, needed: list[str]) -> None:
-    """One source into every partition folder as an Arrow IPC stream: per batch one look-up, one stable sort
-    by partition and one take, then a zero-copy slice per partition (no Parquet encoding in between)."""
-    dataset = ds.dataset(path, format=_parquet_format(path))
-    columns = [c for c in needed if c in dataset.schema.names and not (c == "_superseded_on" and _all_null(path, c))]
-    schema = _partition_schema(dataset.schema, columns, source)
-    sinks = [pa.OSFile(str(folder / f"{source}.arrows"), "wb") for folder in folders]
-    writers = [pa.ipc.new_stream(sink, schema) for sink in sinks]
-    try:
-        batches = dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
-                                     batch_readahead=1, fragment_readahead=1)  # memory: a batch or two, not 16
-        for batch in batches:
-            found = _registry_positions(batch.column("uscc"), registry)
-            known = found >= 0
-            position = np.where(known, found, 0)
-            parts = np.where(known, owner[position], len(folders)).astype(np.int16)
-            order = np.argsort(parts, kind="stable")  # radix sort on small integers; keeps each source's order
-            bounds = np.searchsorted(parts[order], np.arange(len(folders) + 1))
+@dataclass(frozen=True)
+class _HeldBatch:
+    """One batch as read, its rows grouped by partition and each column converted once as the encoder
+    converts it (``Encoded.of_arrow``): dates int64 ns, numbers float64 with NaN, ``_enterprise``, and text as
+    codes into a table of its strings. Partition ``k`` holds rows ``bounds[k]`` to ``bounds[k + 1]``."""
+
+    arrays: dict[str, np.ndarray]
+    strings: dict[str, np.ndarray]
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table, order: np.ndarray, bounds: np.ndarray) -> _HeldBatch:
+        arrays, strings = {}, {}
+        for name in table.column_names:
+            column = table.column(name).combine_chunks()
+            kind = column.type
+            if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+                values = arrow_ints(column.cast(pa.timestamp("ns")).cast(pa.int64()), fill=NAT)
+            elif pa.types.is_floating(kind):
+                column = column.cast(pa.float64())
+                values = (column if column.null_count == 0 else pc.fill_null(column, np.nan)).to_numpy()
+            elif pa.types.is_dictionary(kind):
+                names = [str(n) for n in column.dictionary.to_pylist()]
+                strings[name] = np.array([*names, ""])
+                values = arrow_ints(column.indices, fill=len(names)).astype(np.int32)
+            elif name == ENTERPRISE:
+                values = column.to_numpy()
+            else:
+                values = text(pd.Series(column.to_numpy(zero_copy_only=False)))
+            arrays[name] = values[order]  # grouped by partition here, where the batch is in cache
+        return cls(arrays, strings, bounds)
+
+    def rows(self, name: str, partition: int) -> np.ndarray:
+        """Column ``name`` of the partition's rows (text as its strings)."""
+        values = self.arrays[name][self.bounds[partition]:self.bounds[partition + 1]]
+        return self.strings[name][values] if name in self.strings else values
+
+
+@dataclass
+class HeldPartition:
+    """A partition cut in this process's memory: per source, the batches that hold its rows, gathered only when
+    a job takes them (in the job's thread, straight into encoder arrays)."""
+
+    name: str
+    index: int
+    batches: dict[str, list[_HeldBatch]] | None
+
+    def take(self) -> dict[str, dict[str, np.ndarray]]:
+        """Per source, the partition's columns as ``EncodedRegion.of_arrays`` reads them; handed over once, so
+        the batches can go when every partition has its rows."""
+        batches, self.batches = self.batches, None
+        if batches is None:
+            raise RuntimeError(f"partition {self.name} was already taken")
+        return {source: {name: np.concatenate([b.rows(name, self.index) for b in held])
+                         for name in held[0].arrays} for source, held in batches.items()}
+
+
+def partition_in_memory(ingest_dir: Path, partitions: int, batch_rows: int = _BATCH_ROWS,
+                        feature_set: FeatureSet = CATALOGUE) -> list[HeldPartition]:
+    """As :func:`partition_accepted`, kept in memory instead of written: the one-machine shuffle. Two threads
+    read the row groups of every source; each batch is converted once and grouped by partition, and a
+    partition's arrays are gathered when it is profiled. The same rows in the same order as the partition
+    folders hold."""
+    registry = _Registry.of(ingest_dir, partitions)
+    tasks = []
+    for source in feature_set.columns:
+        path = accepted_path(ingest_dir, source)
+        columns, schema = _source_columns(path, source, needed_columns(source, feature_set))
+        groups = [group for part in ds.dataset(path, format=_parquet_format(path)).get_fragments()
+                  for group in part.split_by_row_group()]
+        tasks += [(source, columns, schema, group) for group in groups] or [(source, columns, schema, None)]
+
+    def cut(task: tuple[str, list[str], pa.Schema, ds.ParquetFileFragment | None]) -> list[_HeldBatch]:
+        _, columns, schema, group = task
+        if group is None:  # a source with no rows still names its columns
+            return [_HeldBatch.of(schema.empty_table(), np.zeros(0, np.int64), np.zeros(partitions + 1, np.int64))]
+        reading = group.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
+                                   use_threads=False)
+        held = []
+        for batch in reading:
+            position, order, bounds = _grouping(batch.column("uscc"), registry, partitions)
             table = pa.Table.from_batches([batch]).select(columns)
-            table = table.append_column(ENTERPRISE, pa.array(local[position], pa.int32())).take(pa.array(order))
-            for k, writer in enumerate(writers):
-                if bounds[k + 1] > bounds[k]:
-                    writer.write_table(table.slice(bounds[k], bounds[k + 1] - bounds[k]).cast(schema))
-    finally:
-        for writer, sink in zip(writers, sinks, strict=True):
-            writer.close()
-            sink.close()
+            table = table.append_column(ENTERPRISE, pa.array(registry.local[position], pa.int32()))
+            held.append(_HeldBatch.of(table, order[:bounds[-1]], bounds))
+        return held
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(cut, tasks))
+    by_source: dict[str, list[_HeldBatch]] = {}
+    for (source, *_), held in zip(tasks, done, strict=True):
+        by_source.setdefault(source, []).extend(held)
+    return [HeldPartition(f"{k:05d}", k, dict(by_source)) for k in range(partitions)]
+
+
+def in_memory_bytes(ingest_dir: Path, feature_set: FeatureSet = CATALOGUE) -> int:
+    """About how much memory :func:`partition_in_memory` holds: rows times the width of the columns kept."""
+    total = 0
+    for source in feature_set.columns:
+        path = accepted_path(ingest_dir, source)
+        dataset = ds.dataset(path, format="parquet")
+        columns = [c for c in needed_columns(source, feature_set) if c in dataset.schema.names]
+        rows = sum(f.metadata.num_rows for f in dataset.get_fragments())
+        schema = _partition_schema(dataset.schema, columns, source)
+        total += rows * sum(_width(f.type) for f in schema)
+    return total
+
+
+def _width(kind: pa.DataType) -> int:
+    """Bytes a value of ``kind`` takes in memory (a dictionary's index; about 32 for text)."""
+    if pa.types.is_dictionary(kind):
+        return int(kind.index_type.bit_width) // 8
+    try:
+        return max(int(kind.bit_width) // 8, 1)
+    except ValueError:
+        return 32
+
+
+def _source_columns(path: Path, source: str, needed: list[str]) -> tuple[list[str], pa.Schema]:
+    """The columns of ``source`` a partition keeps (``_superseded_on`` only if some row has one) and the
+    partition schema."""
+    schema = ds.dataset(path, format="parquet").schema
+    columns = [c for c in needed if c in schema.names and not (c == "_superseded_on" and _all_null(path, c))]
+    return columns, _partition_schema(schema, columns, source)
+
+
+def _grouping(uscc: pa.Array, registry: _Registry, partitions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's registry position, the row order that groups rows by partition (a stable sort on small
+    integers, so each partition keeps the source's order; rows of unknown enterprises last) and where each
+    partition's rows start and end in that order."""
+    found = _registry_positions(uscc, registry.lookup)
+    known = found >= 0
+    position = np.where(known, found, 0)
+    parts = np.where(known, registry.owner[position], partitions).astype(np.int16)
+    order = np.argsort(parts, kind="stable")
+    return position, order, np.searchsorted(parts[order], np.arange(partitions + 1))
+
+
+def _batches(path: Path, columns: list[str], registry: _Registry, partitions: int,
+             batch_rows: int) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray]]:
+    """One source a batch at a time: its ``columns`` with ``_enterprise``, and its rows' grouping by partition
+    (:func:`_grouping`)."""
+    dataset = ds.dataset(path, format=_parquet_format(path))
+    batches = dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
+                                 batch_readahead=1, fragment_readahead=1)  # memory: a batch or two, not 16
+    for batch in batches:
+        position, order, bounds = _grouping(batch.column("uscc"), registry, partitions)
+        table = pa.Table.from_batches([batch]).select(columns)
+        yield table.append_column(ENTERPRISE, pa.array(registry.local[position], pa.int32())), order, bounds
+
+
+def _slices(path: Path, columns: list[str], schema: pa.Schema, registry: _Registry, partitions: int,
+            batch_rows: int) -> Iterator[tuple[int, pa.Table]]:
+    """One source's rows as (partition, piece): per batch one take into partition order, then a zero-copy
+    slice per partition."""
+    for table, order, bounds in _batches(path, columns, registry, partitions, batch_rows):
+        ordered = table.take(pa.array(order))
+        for k in range(partitions):
+            if bounds[k + 1] > bounds[k]:
+                yield k, ordered.slice(bounds[k], bounds[k + 1] - bounds[k]).cast(schema)
 
 
 def needed_columns(source: str, feature_set: FeatureSet = CATALOGUE) -> list[str]:
@@ -190,23 +349,32 @@ def _partition_schema(schema: pa.Schema, columns: list[str], source: str) -> pa.
 
 @dataclass(frozen=True)
 class _PartitionJob:
-    """Profile one partition folder at the as-of dates and write its part file (picklable for pools and Dask)."""
+    """Profile one partition (a folder, or held in memory) at the as-of dates and write its part file
+    (picklable for pools and Dask)."""
 
     dates: list[pd.Timestamp]
     out_dir: Path
     feature_set: FeatureSet = CATALOGUE
 
-    def __call__(self, folder: Path) -> int:
-        frame = profile_partition(_read_partition(folder, self.feature_set.columns), self.dates, self.feature_set)
-        frame.to_parquet(self.out_dir / f"part-{folder.name.split('=')[1]}.parquet", index=False)
+    def __call__(self, partition: Path | HeldPartition) -> int:
+        if isinstance(partition, HeldPartition):
+            name, tables = partition.name, partition.take()
+        else:
+            name, tables = partition.name.split("=")[1], _read_partition(partition, self.feature_set.columns)
+        frame = profile_partition(tables, self.dates, self.feature_set)
+        del tables
+        frame.to_parquet(self.out_dir / f"part-{name}.parquet", index=False)
         return len(frame)
 
 
-def profile_partition(tables: Mapping[str, pa.Table], dates: Sequence[pd.Timestamp],
-                      feature_set: FeatureSet = CATALOGUE) -> pd.DataFrame:
-    """The per-partition function on a partition's files: its profiles at every date, stacked (as
-    ``features.profiles.build_profiles`` on the same records, straight from Arrow)."""
-    region = EncodedRegion.of_arrow(tables, feature_set)
+def profile_partition(tables: Mapping[str, pa.Table] | Mapping[str, dict[str, np.ndarray]],
+                      dates: Sequence[pd.Timestamp], feature_set: FeatureSet = CATALOGUE) -> pd.DataFrame:
+    """The per-partition function on a partition's records (Arrow tables read from its folder, or the arrays
+    of a partition cut in memory): its profiles at every date, stacked (as ``features.profiles.build_profiles``
+    on the same records)."""
+    first = next(iter(tables.values()))
+    region = (EncodedRegion.of_arrow(tables, feature_set) if isinstance(first, pa.Table)
+              else EncodedRegion.of_arrays(tables, feature_set))
     return pd.concat([region.frame_on(pd.Timestamp(d)) for d in dates], ignore_index=True)
 
 
@@ -220,24 +388,37 @@ def _read_partition(folder: Path, sources: Iterable[str]) -> dict[str, pa.Table]
 
 
 def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: ProfileEngine,
-                   *, batch_rows: int = _BATCH_ROWS, feature_set: FeatureSet = CATALOGUE) -> Snapshot:
+                   *, batch_rows: int = _BATCH_ROWS, feature_set: FeatureSet = CATALOGUE,
+                   memory_budget: int = IN_MEMORY_BUDGET) -> Snapshot:
     """Build the snapshot of ``as_of`` from ``ingest_dir`` on ``engine`` and put it in place atomically
-    (``feature_set``: the catalogue, or a subset that lands under its own version's folder)."""
+    (``feature_set``: the catalogue, or a subset that lands under its own version's folder).
+
+    On a ``LocalEngine``, when the columns read fit in ``memory_budget`` bytes (:func:`in_memory_bytes`), the
+    partitions are cut in memory and profiled by threads of this process; otherwise (and on Dask) they are
+    cut into folders on disk that each worker reads. Both give the same partitions and the same parts.
+    """
     as_of = pd.Timestamp(as_of)
     target = snapshot_dir(root, as_of, feature_set.version)
     staging = staging_folder(target)  # also removes what a killed build of the same snapshot left behind
-    work = staging_folder(target, "partitions")
+    work: Path | None = None
     try:
-        folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows, feature_set)
-        pa.default_memory_pool().release_unused()  # the batches' memory back to the system before workers start
-        rows = sum(engine.map(_PartitionJob([as_of], staging, feature_set), folders))
+        job = _PartitionJob([as_of], staging, feature_set)
+        if isinstance(engine, LocalEngine) and in_memory_bytes(ingest_dir, feature_set) <= memory_budget:
+            held = partition_in_memory(ingest_dir, engine.partitions, batch_rows, feature_set)
+            rows = sum(engine.map_in_threads(job, held))
+        else:
+            work = staging_folder(target, "partitions")
+            folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows, feature_set)
+            pa.default_memory_pool().release_unused()  # the batches' memory back to the system before workers
+            rows = sum(engine.map(job, folders))
         snapshot = Snapshot(target, as_of, feature_set.version, rows,
                             datetime.now(UTC).isoformat(timespec="seconds"), inputs_fingerprint(ingest_dir))
         _write_manifest(staging, snapshot, feature_set.features)
         _swap(staging, target)
         return snapshot
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
 
 
