@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -179,9 +180,7 @@ class KeyVerifier:
         if revoked_at is not None or expired or account_columns["disabled_at"] is not None:
             self.forget(parsed.key_id)
             raise InvalidKeyError("revoked or expired key, or disabled account")
-        account = Account(**account_columns)
-        make_transient_to_detached(account)  # the row just read, as a loaded object, without reading it again
-        account = session.merge(account, load=False)
+        account = _loaded_account(session, account_columns)
         digest = peppered_digest(self.settings, parsed.secret)
         if self._cached(parsed.key_id, digest):
             return account
@@ -195,6 +194,18 @@ class KeyVerifier:
         connection.execute(update(ApiKey).where(ApiKey.id == key_row_id).values(last_used_at=utcnow()))
         session.commit()
         return account
+
+
+def _loaded_account(session: Session, columns: dict[str, Any]) -> Account:
+    """The account row just read, as a persistent object of ``session`` (the one already there, if any), without
+    reading it again."""
+    present = session.identity_map.get(session.identity_key(Account, columns["id"]))
+    if isinstance(present, Account):
+        return present
+    account = Account(**columns)
+    make_transient_to_detached(account)
+    session.add(account)
+    return account
 
 
 _ACCOUNT_COLUMNS = tuple(column.key for column in Account.__table__.columns)
