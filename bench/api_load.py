@@ -176,8 +176,8 @@ def serve(app: str, port: int, workers: int) -> None:
 
     With several workers ``uvicorn --workers`` binds ``socket.socket(AF_INET)``, whose ``proto`` is 0, and asyncio
     sets TCP_NODELAY only on connections accepted from a socket whose ``proto`` is IPPROTO_TCP: every answer's
-    body then waits behind its headers for the client's delayed ACK (Nagle), 40 ms and more per request. So the
-    listening socket is made here as a TCP socket and handed to uvicorn's worker supervisor."""
+    body then waits behind its headers for the client's delayed ACK (Nagle), 40 ms and more per request (uvicorn
+    issue #3149). So the listening socket is made here as a TCP socket and handed to uvicorn's worker supervisor."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 

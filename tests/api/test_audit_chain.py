@@ -20,6 +20,7 @@ from api.audit_chain import (
     AppendOnlyError,
     ChainBreak,
     VerificationResult,
+    append_row,
     compute_row_hash,
     verify_chain,
 )
@@ -105,6 +106,25 @@ def replace_value(value: object) -> object:
     if isinstance(value, int):
         return value + 1
     return "something" if value is None else f"{value}x"
+
+
+def test_rows_appended_without_the_unit_of_work_chain_like_the_others(engine: Engine) -> None:
+    """``append_row`` (the score path's Core insert) and ORM-added rows share one chain, in the order written."""
+    factory = make_sessionmaker(engine)
+    write_event(factory, new_event(0))
+    with factory() as session:
+        fields = {name: getattr(new_event(1), name) for name in HASHED_FIELDS}
+        append_row(session, fields)
+        session.commit()
+    write_event(factory, new_event(2))
+
+    with Session(engine) as session:
+        rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert [(row.seq, row.request_id) for row in rows] == [(1, "req-0"), (2, "req-1"), (3, "req-2")]
+    assert rows[1].prev_hash == rows[0].row_hash and rows[2].prev_hash == rows[1].row_hash
+    assert rows[1].row_hash == compute_row_hash({name: getattr(rows[1], name) for name in HASHED_FIELDS},
+                                                rows[0].row_hash)
+    assert verify(engine).ok
 
 
 def test_an_edited_row_is_named(engine: Engine) -> None:
