@@ -75,3 +75,9 @@ def test_engine_for_follows_the_settings() -> None:
     assert engine_for(None, 4, workers=3) == LocalEngine(4, 3)
     dask = engine_for("tcp://127.0.0.1:8786", 4)
     assert isinstance(dask, DaskEngine) and dask.scheduler == "tcp://127.0.0.1:8786"
+
+
+def test_threads_of_a_local_engine_return_results_in_input_order(tables: SourceTables) -> None:
+    pieces = split_tables(tables, 4)
+    counted = LocalEngine(partitions=4, workers=2).map_in_threads(lambda p: len(p.tax_monthly), pieces)
+    assert counted == [len(p.tax_monthly) for p in pieces] and sum(counted) == len(tables.tax_monthly)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -13,6 +14,7 @@ from features import snapshots
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import LocalEngine
 from features.ingest import ingest_region
+from features.profile_columns import DAY_NS, ENTERPRISE, NAT
 from features.profiles import SOURCES, SourceTables, profile_as_of
 from features.snapshots import latest_snapshot, list_snapshots, partition_accepted, snapshot_dir, write_snapshot
 from features.synthetic import generate_region
@@ -58,6 +60,43 @@ def test_snapshot_equals_the_in_memory_profiles(ingest_dir: Path, tmp_path: Path
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     manifest = json.loads((snap.path / snapshots.MANIFEST).read_text())
     assert manifest["as_of"] == "2025-06-30" and manifest["features"] == list(FEATURE_NAMES)
+
+
+def test_partitions_cut_in_memory_hold_the_rows_the_partition_folders_hold(ingest_dir: Path, tmp_path: Path) -> None:
+    held = snapshots.partition_in_memory(ingest_dir, partitions=3, batch_rows=500)
+    folders = partition_accepted(ingest_dir, tmp_path, partitions=3, batch_rows=500)
+    for partition, folder in zip(held, folders, strict=True):
+        arrays = partition.take()
+        for source in SOURCES:
+            on_disk = _read(folder, source)
+            in_memory = arrays[source]
+            assert len(in_memory[ENTERPRISE]) == len(on_disk)
+            assert in_memory[ENTERPRISE].tolist() == on_disk[ENTERPRISE].tolist()  # same rows, same order
+            for name in on_disk.columns:
+                if pd.api.types.is_datetime64_any_dtype(on_disk[name]):
+                    expected = on_disk[name].to_numpy(dtype="datetime64[ns]").view("int64")
+                    assert in_memory[name].tolist() == expected.tolist()
+        with pytest.raises(RuntimeError, match="already taken"):
+            partition.take()
+
+
+def test_a_build_over_the_memory_budget_shuffles_through_disk_to_the_same_snapshot(ingest_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    in_memory = write_snapshot(ingest_dir, tmp_path / "memory", AS_OF, LocalEngine(partitions=3, workers=2))
+    on_disk = write_snapshot(ingest_dir, tmp_path / "disk", AS_OF, LocalEngine(partitions=3, workers=2),
+                             memory_budget=0)
+    assert sorted(p.name for p in in_memory.path.iterdir()) == sorted(p.name for p in on_disk.path.iterdir())
+    pd.testing.assert_frame_equal(in_memory.read(), on_disk.read())
+
+
+def test_dates_are_held_as_day_numbers_only_when_no_time_of_day_is_lost() -> None:
+    days = pa.array(np.array(["2020-01-01", "NaT", "1960-05-03"], dtype="datetime64[ns]"))
+    held = snapshots._day_numbers(days)
+    assert held is not None and held.dtype == np.int32
+    assert (np.where(held == snapshots._NO_DAY, NAT, held.astype(np.int64) * DAY_NS).tolist()
+            == [d.value if d is not pd.NaT else NAT for d in pd.to_datetime(days.to_pylist())])
+    assert snapshots._day_numbers(pa.array(np.array(["2020-01-01T08:30"], dtype="datetime64[ns]"))) is None
+    assert snapshots._day_numbers(pa.array([pd.Timestamp("2020-01-01", tz="Asia/Shanghai")])) is None
 
 
 def test_a_failed_build_leaves_the_previous_snapshot(ingest_dir: Path, tmp_path: Path,
