@@ -118,12 +118,12 @@ _KEEP_RESPONSE = insert(ScoreResponse)
 
 def assess_and_keep(
     session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, bank_id: int, grant: ScoringGrant,
-    requested_amount: float | None, *, commit: bool = True,
+    requested_amount: float | None, *, keep: bool = True,
 ) -> dict[str, Any]:
     """Assess an authorised enterprise from its latest profile and policy facts, from the data scopes its grant
     allows only, and keep the response as given; 404 (no profile) when there is nothing to score. The one scoring
-    path of single and batch requests; returns the stored row's column values. With ``commit=False`` the row is
-    only inserted, for the caller to commit with its audit row.
+    path of single and batch requests; returns the stored row's column values. With ``keep=False`` nothing is
+    written: the caller inserts the row (``keep_response``) and commits it with its audit row.
 
     Reads and the insert are Core statements on the session's connection (no ORM objects are built): this is
     the hot path of ``POST /v1/scores``."""
@@ -160,10 +160,15 @@ def assess_and_keep(
         "insufficient_data": [asdict(m) for m in result.insufficient_data],
         "withheld_scopes": list(result.withheld_scopes) or None,
     }
-    connection.execute(_KEEP_RESPONSE, stored)
-    if commit:
+    if keep:
+        keep_response(session, stored)
         session.commit()
     return stored
+
+
+def keep_response(session: Session, stored: dict[str, Any]) -> None:
+    """Insert a score as given (its ``assess_and_keep`` column values), in the session's transaction."""
+    session.connection().execute(_KEEP_RESPONSE, stored)
 
 
 @router.post(
@@ -188,9 +193,9 @@ async def create_score(ask: AuthorizedScoreRequest, session: DbSession, scorer: 
 
 def _score_and_record(session: Session, scorer: ScoreProvider, policy: PreCreditPolicy, ask: ScoreAsk,
                       request: Request) -> tuple[dict[str, Any], bytes]:
-    stored = assess_and_keep(session, scorer, policy, ask.bank_id, ask.grant, ask.body.requested_amount,
-                             commit=False)
+    stored = assess_and_keep(session, scorer, policy, ask.bank_id, ask.grant, ask.body.requested_amount, keep=False)
     body = score_body(stored).model_dump_json().encode()
+    keep_response(session, stored)  # the writes start here: SQLite's write lock is held only from here to the commit
     record_in(session, request, 200)
     session.commit()
     return stored, body
