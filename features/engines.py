@@ -4,8 +4,9 @@ on a Dask cluster.
 Enterprises are split into partitions by a stable hash of their USCC; every profile feature reads only one
 enterprise's own records, so a partition's profiles do not depend on any other partition. ``LocalEngine`` runs
 partitions in turn (``workers=1``) or in a pool of worker processes, each holding one partition at a time, so
-memory is bounded by ``workers`` partitions; ``DaskEngine`` sends the same function to a Dask scheduler. Both
-return the same frame, sorted by (as_of, uscc).
+memory is bounded by ``workers`` partitions, or (``map_in_threads``) in threads over partitions already held in
+this process's memory (a snapshot cut in memory: ``features.snapshots``); ``DaskEngine`` sends the same
+function to a Dask scheduler. Both return the same frame, sorted by (as_of, uscc).
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """Profile snapshots: Parquet, one folder per catalogue version and as-of date, written atomically.
 
-Building one: the accepted tables are cut by USCC hash into partition folders on disk, streaming a batch at a
-time (``partition_accepted``), so no process ever holds a whole source; each partition is then profiled by the
-engine (``features.engines``: in turn, in a process pool or on Dask) and written as one part file. The parts
-and a manifest are assembled in a staging folder that is renamed into place only when every part succeeded, so
-a failed build leaves the previous snapshot as it was. Layout::
+Building one: the accepted tables are cut by USCC hash into partitions, each profiled by the same per-partition
+function and written as one part file. On a ``LocalEngine``, when the columns the feature set reads fit a memory
+budget, the cut is made in memory (``partition_in_memory``: two threads read the row groups, each batch
+converted once to the encoder's arrays and grouped by partition) and the engine's threads profile the
+partitions; otherwise, and on Dask, they are cut into partition folders on disk a batch at a time
+(``partition_accepted``), so no process holds a whole source, and the engine's processes or Dask workers read
+them. Both cuts give the same rows in the same order, so the same parts. The parts and a manifest are
+assembled in a staging folder that is renamed into place only when every part succeeded, so a failed build
+leaves the previous snapshot as it was. Layout::
 
     <root>/catalogue=<version>/as_of=<YYYY-MM-DD>/part-00000.parquet …  _manifest.json
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,8 +41,9 @@ from features.schemas import SOURCES_BY_NAME
 
 MANIFEST = "_manifest.json"
 _BATCH_ROWS = 1_000_000
-IN_MEMORY_BUDGET = 6 * 2**30
-"""Bytes of partitioned columns a one-machine build holds in memory rather than shuffling through disk."""
+IN_MEMORY_BUDGET = min(6 * 2**30, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 3)
+"""Bytes of partitioned columns a one-machine build holds in memory rather than shuffling through disk: 6 GiB,
+or a third of the machine's memory if that is less."""
 
 
 @dataclass(frozen=True)
@@ -248,22 +254,22 @@ def partition_in_memory(ingest_dir: Path, partitions: int, batch_rows: int = _BA
 
 
 def in_memory_bytes(ingest_dir: Path, feature_set: FeatureSet = CATALOGUE) -> int:
-    """About how much memory :func:`partition_in_memory` holds: rows times the width of the columns kept."""
+    """About how much memory :func:`partition_in_memory` holds: rows times the width of the columns kept (dates
+    as day numbers), from the Parquet footers."""
     total = 0
     for source in feature_set.columns:
         path = accepted_path(ingest_dir, source)
-        dataset = ds.dataset(path, format="parquet")
-        columns = [c for c in needed_columns(source, feature_set) if c in dataset.schema.names]
-        rows = sum(f.metadata.num_rows for f in dataset.get_fragments())
-        schema = _partition_schema(dataset.schema, columns, source)
+        rows = sum(f.metadata.num_rows for f in ds.dataset(path, format="parquet").get_fragments())
+        _, schema = _source_columns(path, source, needed_columns(source, feature_set))
         total += rows * sum(_width(f.type) for f in schema)
     return total
 
 
 def _width(kind: pa.DataType) -> int:
-    """Bytes a value of ``kind`` takes in memory (a dictionary's index; about 32 for text)."""
-    if pa.types.is_dictionary(kind):
-        return int(kind.index_type.bit_width) // 8
+    """Bytes a value of ``kind`` takes held in memory: a date's day number, a text code, about 32 for other
+    text."""
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_dictionary(kind):
+        return 4
     try:
         return max(int(kind.bit_width) // 8, 1)
     except ValueError:
