@@ -222,8 +222,9 @@ class Encoded:
         order_column = read.dates(order_by or spec.event)
         rows = np.flatnonzero(keep)
         every = rows.size == enterprise.size  # every row kept, in its own order
-        if not _ordered(enterprise[rows], order_column[rows]):  # ingest order usually is: skip the sort
-            rows, every = rows[np.lexsort((order_column[rows], enterprise[rows]))], False
+        kept, kept_order = (enterprise, order_column) if every else (enterprise[rows], order_column[rows])
+        if not _ordered(kept, kept_order):  # ingest order usually is: skip the sort
+            rows, every = rows[np.lexsort((kept_order, kept))], False
         wanted = dict.fromkeys((spec.event, spec.available, *columns))
 
         def take(values: np.ndarray) -> np.ndarray:

@@ -239,9 +239,9 @@ def partition_in_memory(ingest_dir: Path, partitions: int, batch_rows: int = _BA
                                    use_threads=False)
         held = []
         for batch in reading:
-            position, order, bounds = _grouping(batch.column("uscc"), registry, partitions)
+            local, order, bounds = _grouping(batch.column("uscc"), registry, partitions)
             table = pa.Table.from_batches([batch]).select(columns)
-            table = table.append_column(ENTERPRISE, pa.array(registry.local[position], pa.int32()))
+            table = table.append_column(ENTERPRISE, pa.array(local, pa.int32()))
             held.append(_HeldBatch.of(table, order[:bounds[-1]], bounds))
         return held
 
@@ -285,15 +285,24 @@ def _source_columns(path: Path, source: str, needed: list[str]) -> tuple[list[st
 
 
 def _grouping(uscc: pa.Array, registry: _Registry, partitions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's registry position, the row order that groups rows by partition (a stable sort on small
-    integers, so each partition keeps the source's order; rows of unknown enterprises last) and where each
-    partition's rows start and end in that order."""
-    found = _registry_positions(uscc, registry.lookup)
+    """Each row's ``_enterprise`` (position in its partition's registry), the row order that groups rows by
+    partition (a stable sort on small integers, so each partition keeps the source's order; rows of unknown
+    enterprises last) and where each partition's rows start and end in that order. A dictionary-encoded USCC
+    column is looked up once per distinct code, its partition and position found per code and mapped to the
+    rows, rather than hashing every row's string."""
+    if pa.types.is_dictionary(uscc.type):
+        found = registry.lookup.get_indexer(uscc.dictionary.to_numpy(zero_copy_only=False))
+        codes = arrow_ints(uscc.indices, fill=len(found))  # a missing USCC: the extra code, no enterprise
+        found = np.append(found, -1)
+    else:
+        found, codes = registry.lookup.get_indexer(uscc.to_numpy(zero_copy_only=False)), None
     known = found >= 0
     position = np.where(known, found, 0)
-    parts = np.where(known, registry.owner[position], partitions).astype(np.int16)
+    part_of = np.where(known, registry.owner[position], partitions).astype(np.int16)
+    local_of = np.where(known, registry.local[position], 0).astype(np.int32)
+    parts, local = (part_of, local_of) if codes is None else (part_of[codes], local_of[codes])
     order = np.argsort(parts, kind="stable")
-    return position, order, np.searchsorted(parts[order], np.arange(partitions + 1))
+    return local, order, np.searchsorted(parts[order], np.arange(partitions + 1))
 
 
 def _batches(path: Path, columns: list[str], registry: _Registry, partitions: int,
@@ -304,9 +313,9 @@ def _batches(path: Path, columns: list[str], registry: _Registry, partitions: in
     batches = dataset.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
                                  batch_readahead=1, fragment_readahead=1)  # memory: a batch or two, not 16
     for batch in batches:
-        position, order, bounds = _grouping(batch.column("uscc"), registry, partitions)
+        local, order, bounds = _grouping(batch.column("uscc"), registry, partitions)
         table = pa.Table.from_batches([batch]).select(columns)
-        yield table.append_column(ENTERPRISE, pa.array(registry.local[position], pa.int32())), order, bounds
+        yield table.append_column(ENTERPRISE, pa.array(local, pa.int32())), order, bounds
 
 
 def _slices(path: Path, columns: list[str], schema: pa.Schema, registry: _Registry, partitions: int,
@@ -327,18 +336,6 @@ def needed_columns(source: str, feature_set: FeatureSet = CATALOGUE) -> list[str
     wanted = dict.fromkeys([*(("uscc",) if source == "registration" else ()), spec.event, spec.available,
                             *feature_set.columns[source], "_superseded_on"])
     return list(wanted)
-
-
-def _registry_positions(uscc: pa.Array, registry: pd.Index) -> np.ndarray:
-    """Each row's position in the registry (-1 for none). A dictionary-encoded USCC column is looked up once
-    per distinct code and its indices mapped, rather than hashing every row's string."""
-    if pa.types.is_dictionary(uscc.type):
-        found = registry.get_indexer(uscc.dictionary.to_numpy(zero_copy_only=False))
-        if not uscc.null_count:
-            return found[uscc.indices.to_numpy()]
-        indices = uscc.indices.fill_null(0).to_numpy(zero_copy_only=False)
-        return np.where(uscc.is_valid().to_numpy(zero_copy_only=False), found[indices], -1)
-    return registry.get_indexer(uscc.to_numpy(zero_copy_only=False)).astype(np.int64)
 
 
 def _all_null(path: Path, column: str) -> bool:
