@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,14 @@ def inputs_fingerprint(ingest_dir: Path) -> str:
 class _Registry:
     """The registry's USCCs, each enterprise's partition and its position in that partition's registry."""
 
-    lookup: pd.Index
+    codes: np.ndarray
     owner: np.ndarray
     local: np.ndarray
+    keys: np.ndarray | None
+    """The USCCs as fixed-width bytes, sorted, when all have one byte length (as valid USCCs do): a binary search
+    then finds a batch's codes without making Python strings. None otherwise."""
+    sorted_at: np.ndarray | None
+    """The registry position of each of ``keys``."""
 
     @classmethod
     def of(cls, ingest_dir: Path, partitions: int) -> _Registry:
@@ -93,13 +99,44 @@ class _Registry:
                              .to_table(columns=["uscc"]).column("uscc"))
         codes = registry.to_numpy(zero_copy_only=False)
         owner = partition_of(codes, partitions)
-        lookup = pd.Index(codes)
-        lookup.get_indexer(codes[:1])  # its hash table is built here, once, not per batch or in two threads
         local = np.zeros(len(owner), dtype=np.int32)
         for k in range(partitions):
             mine = owner == k
             local[mine] = np.arange(int(mine.sum()), dtype=np.int32)
-        return cls(lookup, owner, local)
+        fixed = _fixed_width(registry)
+        if fixed is None:
+            return cls(codes, owner, local, None, None)
+        sorted_at = np.argsort(fixed, kind="stable")
+        return cls(codes, owner, local, fixed[sorted_at], sorted_at)
+
+    @cached_property
+    def lookup(self) -> pd.Index:
+        """The USCCs as an index, for codes a binary search cannot take (built on first use)."""
+        lookup = pd.Index(self.codes)
+        lookup.get_indexer(self.codes[:1])  # its hash table is built here, once, not per batch
+        return lookup
+
+    def positions(self, uscc: pa.Array) -> np.ndarray:
+        """Each USCC's position in the registry (-1 for none or a missing one)."""
+        fixed = _fixed_width(uscc, self.keys.dtype.itemsize) if self.keys is not None else None
+        if fixed is None or self.sorted_at is None or self.keys is None:
+            return self.lookup.get_indexer(uscc.to_numpy(zero_copy_only=False))
+        at = np.minimum(np.searchsorted(self.keys, fixed), len(self.keys) - 1)
+        return np.where(self.keys[at] == fixed, self.sorted_at[at], -1)
+
+
+def _fixed_width(strings: pa.Array, width: int | None = None) -> np.ndarray | None:
+    """Text as NumPy fixed-width bytes, without a copy, when none is missing and every value has the same byte
+    length (``width`` when given); None otherwise."""
+    if strings.null_count or not pa.types.is_string(strings.type) or not len(strings):
+        return None
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=len(strings) + 1,
+                            offset=4 * strings.offset)
+    lengths = np.diff(offsets)
+    size = int(lengths[0]) if width is None else width
+    if size <= 0 or not np.all(lengths == size):
+        return None
+    return np.frombuffer(strings.buffers()[2], dtype=f"S{size}", count=len(strings), offset=int(offsets[0]))
 
 
 def partition_accepted(ingest_dir: Path, work_dir: Path, partitions: int,
@@ -291,14 +328,14 @@ def _grouping(uscc: pa.Array, registry: _Registry, partitions: int) -> tuple[np.
     column is looked up once per distinct code, its partition and position found per code and mapped to the
     rows, rather than hashing every row's string."""
     if pa.types.is_dictionary(uscc.type):
-        found = registry.lookup.get_indexer(uscc.dictionary.to_numpy(zero_copy_only=False))
+        found = registry.positions(uscc.dictionary)
         codes = arrow_ints(uscc.indices, fill=len(found))  # a missing USCC: the extra code, no enterprise
         found = np.append(found, -1)
     else:
-        found, codes = registry.lookup.get_indexer(uscc.to_numpy(zero_copy_only=False)), None
+        found, codes = registry.positions(uscc), None
     known = found >= 0
     position = np.where(known, found, 0)
-    part_of = np.where(known, registry.owner[position], partitions).astype(np.int16)
+    part_of = np.where(known, registry.owner[position], partitions).astype(np.int8 if partitions < 127 else np.int16)
     local_of = np.where(known, registry.local[position], 0).astype(np.int32)
     parts, local = (part_of, local_of) if codes is None else (part_of[codes], local_of[codes])
     order = np.argsort(parts, kind="stable")

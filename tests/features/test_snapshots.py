@@ -89,6 +89,17 @@ def test_a_build_over_the_memory_budget_shuffles_through_disk_to_the_same_snapsh
     pd.testing.assert_frame_equal(in_memory.read(), on_disk.read())
 
 
+def test_the_registry_finds_codes_by_binary_search_as_the_index_does(ingest_dir: Path) -> None:
+    registry = snapshots._Registry.of(ingest_dir, 3)
+    assert registry.keys is not None  # USCCs have one length: the binary search is used
+    known = list(registry.codes[::7])
+    asked = pa.array([*known, "91440300MA5NOTREG1", "000000000000000000", "ZZZZZZZZZZZZZZZZZZ"])
+    expected = [*registry.lookup.get_indexer(pd.Index(known)), -1, -1, -1]
+    assert registry.positions(asked).tolist() == expected
+    assert registry.positions(pa.array([known[0], "short"])).tolist() == [expected[0], -1]  # the index's way
+    assert registry.positions(pa.array([known[1], None])).tolist() == [expected[1], -1]
+
+
 def test_dates_are_held_as_day_numbers_only_when_no_time_of_day_is_lost() -> None:
     days = pa.array(np.array(["2020-01-01", "NaT", "1960-05-03"], dtype="datetime64[ns]"))
     held = snapshots._day_numbers(days)
