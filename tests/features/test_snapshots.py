@@ -72,10 +72,15 @@ def test_partitions_cut_in_memory_hold_the_rows_the_partition_folders_hold(inges
             in_memory = arrays[source]
             assert len(in_memory[ENTERPRISE]) == len(on_disk)
             assert in_memory[ENTERPRISE].tolist() == on_disk[ENTERPRISE].tolist()  # same rows, same order
-            for name in on_disk.columns:
-                if pd.api.types.is_datetime64_any_dtype(on_disk[name]):
-                    expected = on_disk[name].to_numpy(dtype="datetime64[ns]").view("int64")
-                    assert in_memory[name].tolist() == expected.tolist()
+            for name in on_disk.columns.drop(ENTERPRISE):
+                column = on_disk[name]
+                if pd.api.types.is_datetime64_any_dtype(column):
+                    expected = column.to_numpy(dtype="datetime64[ns]").view("int64")
+                elif pd.api.types.is_float_dtype(column):
+                    expected = column.to_numpy(dtype=np.float64)
+                else:
+                    expected = column.astype(object).where(column.notna(), "").astype(str).to_numpy()
+                np.testing.assert_array_equal(in_memory[name], expected, err_msg=f"{source}.{name}")
         with pytest.raises(RuntimeError, match="already taken"):
             partition.take()
 
