@@ -192,7 +192,7 @@ class Encoded:
            order_by: str | None = None) -> Encoded:
         """Encode ``columns`` of ``frame`` ordered by (enterprise, ``order_by`` or the event date); rows of
         enterprises outside ``registry`` are dropped. A partition's ``_enterprise`` column (position in the
-        registry, written by ``features.snapshots.partition_accepted``) spares the USCC look-up."""
+        registry, written by ``features.partitions.partition_accepted``) spares the USCC look-up."""
         if ENTERPRISE in frame.columns:
             enterprise = frame[ENTERPRISE].to_numpy(dtype=np.int64)
         else:

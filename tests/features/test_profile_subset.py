@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features import snapshots
+from features import partitions, snapshots
 from features.catalogue import FEATURE_NAMES
 from features.engines import LocalEngine
 from features.ingest import ingest_region
@@ -57,9 +57,9 @@ def test_a_subset_snapshot_reads_only_its_sources_and_equals_the_catalogue(inges
 
 
 def test_partitions_for_a_subset_hold_only_its_sources_and_columns(ingest_dir: Path, tmp_path: Path) -> None:
-    folders = snapshots.partition_accepted(ingest_dir, tmp_path, 2, feature_set=SUBSET)
+    folders = partitions.partition_accepted(ingest_dir, tmp_path, 2, feature_set=SUBSET)
     assert sorted(p.stem for p in folders[0].iterdir()) == sorted(SUBSET.columns)
-    assert snapshots.needed_columns("utilities_monthly", SUBSET) == [
+    assert partitions.needed_columns("utilities_monthly", SUBSET) == [
         "period", "available_on", "kind", "quantity", "days_late", "_superseded_on"]
 
 
@@ -74,7 +74,7 @@ def bench_ingest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_partitions_drop_a_correction_column_that_is_null_throughout(bench_ingest: Path, tmp_path: Path) -> None:
-    folders = snapshots.partition_accepted(bench_ingest, tmp_path, 2, feature_set=SUBSET)
+    folders = partitions.partition_accepted(bench_ingest, tmp_path, 2, feature_set=SUBSET)
     with pa.memory_map(str(folders[0] / "tax_monthly.arrows"), "rb") as source:
         assert "_superseded_on" not in pa.ipc.open_stream(source).schema.names
     as_of = pd.Timestamp("2026-10-31")

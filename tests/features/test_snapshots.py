@@ -10,13 +10,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features import snapshots
+from features import partitions, partitions_in_memory, snapshots
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import LocalEngine
 from features.ingest import ingest_region
+from features.partitions import partition_accepted
 from features.profile_columns import DAY_NS, ENTERPRISE, NAT
 from features.profiles import SOURCES, SourceTables, profile_as_of
-from features.snapshots import latest_snapshot, list_snapshots, partition_accepted, snapshot_dir, write_snapshot
+from features.snapshots import latest_snapshot, list_snapshots, snapshot_dir, write_snapshot
 from features.synthetic import generate_region
 
 AS_OF = pd.Timestamp("2025-06-30")
@@ -63,7 +64,7 @@ def test_snapshot_equals_the_in_memory_profiles(ingest_dir: Path, tmp_path: Path
 
 
 def test_partitions_cut_in_memory_hold_the_rows_the_partition_folders_hold(ingest_dir: Path, tmp_path: Path) -> None:
-    held = snapshots.partition_in_memory(ingest_dir, partitions=3, batch_rows=500)
+    held = partitions_in_memory.partition_in_memory(ingest_dir, partitions=3, batch_rows=500)
     folders = partition_accepted(ingest_dir, tmp_path, partitions=3, batch_rows=500)
     for partition, folder in zip(held, folders, strict=True):
         arrays = partition.take()
@@ -95,7 +96,7 @@ def test_a_build_over_the_memory_budget_shuffles_through_disk_to_the_same_snapsh
 
 
 def test_the_registry_finds_codes_by_binary_search_as_the_index_does(ingest_dir: Path) -> None:
-    registry = snapshots._Registry.of(ingest_dir, 3)
+    registry = partitions.Registry.of(ingest_dir, 3)
     assert registry.keys is not None  # USCCs have one length: the binary search is used
     known = list(registry.codes[::7])
     asked = pa.array([*known, "91440300MA5NOTREG1", "000000000000000000", "ZZZZZZZZZZZZZZZZZZ"])
@@ -107,12 +108,12 @@ def test_the_registry_finds_codes_by_binary_search_as_the_index_does(ingest_dir:
 
 def test_dates_are_held_as_day_numbers_only_when_no_time_of_day_is_lost() -> None:
     days = pa.array(np.array(["2020-01-01", "NaT", "1960-05-03"], dtype="datetime64[ns]"))
-    held = snapshots._day_numbers(days)
+    held = partitions_in_memory.day_numbers(days)
     assert held is not None and held.dtype == np.int32
-    assert (np.where(held == snapshots._NO_DAY, NAT, held.astype(np.int64) * DAY_NS).tolist()
+    assert (np.where(held == partitions_in_memory.NO_DAY, NAT, held.astype(np.int64) * DAY_NS).tolist()
             == [d.value if d is not pd.NaT else NAT for d in pd.to_datetime(days.to_pylist())])
-    assert snapshots._day_numbers(pa.array(np.array(["2020-01-01T08:30"], dtype="datetime64[ns]"))) is None
-    assert snapshots._day_numbers(pa.array([pd.Timestamp("2020-01-01", tz="Asia/Shanghai")])) is None
+    assert partitions_in_memory.day_numbers(pa.array(np.array(["2020-01-01T08:30"], dtype="datetime64[ns]"))) is None
+    assert partitions_in_memory.day_numbers(pa.array([pd.Timestamp("2020-01-01", tz="Asia/Shanghai")])) is None
 
 
 def test_a_failed_build_leaves_the_previous_snapshot(ingest_dir: Path, tmp_path: Path,

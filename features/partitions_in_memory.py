@@ -1,0 +1,171 @@
+"""Partitions cut in this process's memory: the one-machine shuffle of a snapshot build (``features.snapshots``).
+
+Two threads read the row groups of every source; each batch is converted once to the encoder's arrays (dates
+as int32 day numbers when whole days, numbers float64 with NaN, text as codes into its strings) and grouped by
+partition, and a partition's arrays are gathered only when a job profiles it. The same rows in the same order
+as the partition folders of ``features.partitions.partition_accepted`` hold.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from features.partitions import (
+    BATCH_ROWS,
+    Registry,
+    accepted_path,
+    grouping,
+    needed_columns,
+    parquet_format,
+    source_columns,
+)
+from features.profile_columns import DAY_NS, ENTERPRISE, NAT, arrow_ints, text
+from features.profiles import CATALOGUE, FeatureSet
+
+
+@dataclass(frozen=True)
+class _HeldBatch:
+    """One batch as read, its rows grouped by partition and each column converted once as the encoder
+    converts it (``Encoded.of_arrow``): dates int64 ns, numbers float64 with NaN, ``_enterprise``, and text as
+    codes into a table of its strings. Partition ``k`` holds rows ``bounds[k]`` to ``bounds[k + 1]``."""
+
+    arrays: dict[str, np.ndarray]
+    strings: dict[str, np.ndarray]
+    bounds: np.ndarray
+    days: frozenset[str] = frozenset()
+    """Date columns held as int32 day numbers (half the memory of int64 nanoseconds): every date a whole day."""
+
+    @classmethod
+    def of(cls, table: pa.Table, order: np.ndarray, bounds: np.ndarray) -> _HeldBatch:
+        arrays, strings, days = {}, {}, set()
+        for name in table.column_names:
+            column = table.column(name).combine_chunks()
+            kind = column.type
+            if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+                values = day_numbers(column)
+                if values is None:
+                    values = arrow_ints(column.cast(pa.timestamp("ns")).cast(pa.int64()), fill=NAT)
+                else:
+                    days.add(name)
+            elif pa.types.is_floating(kind):
+                column = column.cast(pa.float64())
+                values = (column if column.null_count == 0 else pc.fill_null(column, np.nan)).to_numpy()
+            elif pa.types.is_dictionary(kind):
+                names = [str(n) for n in column.dictionary.to_pylist()]
+                strings[name] = np.array([*names, ""])
+                values = arrow_ints(column.indices, fill=len(names)).astype(np.int32)
+            elif name == ENTERPRISE:
+                values = column.to_numpy()
+            else:
+                values = text(pd.Series(column.to_numpy(zero_copy_only=False)))
+            arrays[name] = np.take(values, order)  # grouped by partition here, where the batch is in cache
+        return cls(arrays, strings, bounds, frozenset(days))
+
+    def rows(self, name: str, partition: int) -> np.ndarray:
+        """Column ``name`` of the partition's rows (dates as int64 ns, text as its strings)."""
+        values = self.arrays[name][self.bounds[partition]:self.bounds[partition + 1]]
+        if name in self.days:
+            return np.where(values == NO_DAY, NAT, values.astype(np.int64) * DAY_NS)
+        return self.strings[name][values] if name in self.strings else values
+
+
+NO_DAY = np.iinfo(np.int32).min
+
+
+def day_numbers(column: pa.Array) -> np.ndarray | None:
+    """A date column as int32 days since 1970 (``NO_DAY`` where missing), or None when some value has a time
+    of day (or a time zone) that day numbers would lose."""
+    if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+        return None
+    days = column.cast(pa.date32(), safe=False)
+    if pc.all(pc.equal(days.cast(column.type), column)).as_py() is False:  # some time of day would be lost
+        return None
+    days = days.cast(pa.int32())
+    return (pc.fill_null(days, NO_DAY) if days.null_count else days).to_numpy()
+
+
+@dataclass
+class HeldPartition:
+    """A partition cut in this process's memory: per source, the batches that hold its rows, gathered only when
+    a job takes them (in the job's thread, straight into encoder arrays)."""
+
+    name: str
+    index: int
+    batches: dict[str, list[_HeldBatch]] | None
+
+    def take(self) -> dict[str, dict[str, np.ndarray]]:
+        """Per source, the partition's columns as ``EncodedRegion.of_arrays`` reads them; handed over once, so
+        the batches can go when every partition has its rows."""
+        batches, self.batches = self.batches, None
+        if batches is None:
+            raise RuntimeError(f"partition {self.name} was already taken")
+        return {source: {name: np.concatenate([b.rows(name, self.index) for b in held])
+                         for name in held[0].arrays} for source, held in batches.items()}
+
+
+def partition_in_memory(ingest_dir: Path, partitions: int, batch_rows: int = BATCH_ROWS,
+                        feature_set: FeatureSet = CATALOGUE) -> list[HeldPartition]:
+    """As :func:`partition_accepted`, kept in memory instead of written: the one-machine shuffle. Two threads
+    read the row groups of every source; each batch is converted once and grouped by partition, and a
+    partition's arrays are gathered when it is profiled. The same rows in the same order as the partition
+    folders hold."""
+    registry = Registry.of(ingest_dir, partitions)
+    tasks = []
+    for source in feature_set.columns:
+        path = accepted_path(ingest_dir, source)
+        columns, schema = source_columns(path, source, needed_columns(source, feature_set))
+        groups = [group for part in ds.dataset(path, format=parquet_format(path)).get_fragments()
+                  for group in part.split_by_row_group()]
+        tasks += [(source, columns, schema, group) for group in groups] or [(source, columns, schema, None)]
+
+    def cut(task: tuple[str, list[str], pa.Schema, ds.ParquetFileFragment | None]) -> list[_HeldBatch]:
+        _, columns, schema, group = task
+        if group is None:  # a source with no rows still names its columns
+            return [_HeldBatch.of(schema.empty_table(), np.zeros(0, np.int64), np.zeros(partitions + 1, np.int64))]
+        reading = group.to_batches(columns=["uscc", *[c for c in columns if c != "uscc"]], batch_size=batch_rows,
+                                   use_threads=False)
+        held = []
+        for batch in reading:
+            local, order, bounds = grouping(batch.column("uscc"), registry, partitions)
+            table = pa.Table.from_batches([batch]).select(columns)
+            table = table.append_column(ENTERPRISE, pa.array(local, pa.int32()))
+            held.append(_HeldBatch.of(table, order[:bounds[-1]], bounds))
+        return held
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(cut, tasks))
+    by_source: dict[str, list[_HeldBatch]] = {}
+    for (source, *_), held in zip(tasks, done, strict=True):
+        by_source.setdefault(source, []).extend(held)
+    return [HeldPartition(f"{k:05d}", k, dict(by_source)) for k in range(partitions)]
+
+
+def in_memory_bytes(ingest_dir: Path, feature_set: FeatureSet = CATALOGUE) -> int:
+    """About how much memory :func:`partition_in_memory` holds: rows times the width of the columns kept (dates
+    as day numbers), from the Parquet footers."""
+    total = 0
+    for source in feature_set.columns:
+        path = accepted_path(ingest_dir, source)
+        rows = sum(f.metadata.num_rows for f in ds.dataset(path, format="parquet").get_fragments())
+        _, schema = source_columns(path, source, needed_columns(source, feature_set))
+        total += rows * sum(_width(f.type) for f in schema)
+    return total
+
+
+def _width(kind: pa.DataType) -> int:
+    """Bytes a value of ``kind`` takes held in memory: a date's day number, a text code, about 32 for other
+    text."""
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_dictionary(kind):
+        return 4
+    try:
+        return max(int(kind.bit_width) // 8, 1)
+    except ValueError:
+        return 32
