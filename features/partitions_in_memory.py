@@ -33,9 +33,10 @@ from features.profiles import CATALOGUE, FeatureSet
 
 @dataclass(frozen=True)
 class _HeldBatch:
-    """One batch as read, its rows grouped by partition and each column converted once as the encoder
-    converts it (``Encoded.of_arrow``): dates int64 ns, numbers float64 with NaN, ``_enterprise``, and text as
-    codes into a table of its strings. Partition ``k`` holds rows ``bounds[k]`` to ``bounds[k + 1]``."""
+    """One batch as read, its rows grouped by partition and each column converted once to what the encoder
+    reads (``Encoded.of_arrow``), held small: dates as day numbers (int64 ns only when some has a time of day),
+    numbers float64 with NaN, ``_enterprise`` and text codes (into a table of its strings) in the narrowest
+    unsigned type that holds them. Partition ``k`` holds rows ``bounds[k]`` to ``bounds[k + 1]``."""
 
     arrays: dict[str, np.ndarray]
     strings: dict[str, np.ndarray]
@@ -61,9 +62,10 @@ class _HeldBatch:
             elif pa.types.is_dictionary(kind):
                 names = [str(n) for n in column.dictionary.to_pylist()]
                 strings[name] = np.array([*names, ""])
-                values = arrow_ints(column.indices, fill=len(names)).astype(np.int32)
+                values = arrow_ints(column.indices, fill=len(names)).astype(_narrowest(len(names)))
             elif name == ENTERPRISE:
                 values = column.to_numpy()
+                values = values.astype(_narrowest(int(values.max()) if len(values) else 0))
             else:
                 values = text(pd.Series(column.to_numpy(zero_copy_only=False)))
             arrays[name] = np.take(values, order)  # grouped by partition here, where the batch is in cache
@@ -78,6 +80,14 @@ class _HeldBatch:
 
 
 NO_DAY = np.iinfo(np.int32).min
+
+
+def _narrowest(largest: int) -> type[np.unsignedinteger] | type[np.int64]:
+    """The narrowest unsigned integer type that holds 0 … ``largest``."""
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def day_numbers(column: pa.Array) -> np.ndarray | None:
