@@ -72,7 +72,7 @@ class FeatureSpec:
             yuan = math.expm1(value)
             return f"{yuan / 1e8:.2f}亿元" if yuan >= 1e8 else f"{yuan / 1e4:.1f}万元"
         if self.unit in ("ln(kWh)", "ln(m³)"):
-            return f"{math.expm1(value):,.0f}"
+            return _quantity(value)
         return self._number(value)
 
     def display_en(self, value: float) -> str:
@@ -84,7 +84,7 @@ class FeatureSpec:
         if self.unit == "ln(yuan)":
             return f"{math.expm1(value):,.0f} yuan"
         if self.unit in ("ln(kWh)", "ln(m³)"):
-            return f"{math.expm1(value):,.0f}"
+            return _quantity(value)
         return self._number(value)
 
     def _number(self, value: float) -> str:
@@ -100,6 +100,12 @@ class FeatureSpec:
             return f"{self.label_zh}: 无数据", f"{self.label_en}: no data ({self.missing_means})"
         return (self.reason_zh.format(value=self.display_zh(value)),
                 self.reason_en.format(value=self.display_en(value)))
+
+
+def _quantity(value: float) -> str:
+    """A ln(1 + quantity) as the quantity: whole units, one decimal below 10 (a month's gas per person)."""
+    quantity = math.expm1(value)
+    return f"{quantity:,.0f}" if quantity >= 10 else f"{quantity:.1f}"
 
 
 def _catalogue() -> dict[str, FeatureSpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,11 @@ def test_codes_read_as_their_names_not_numbers() -> None:
     assert FEATURE_SPECS["size_class_code"].reason_texts(0.0) == ("企业规模: 微型", "size class: micro")
     assert FEATURE_SPECS["industry_section_code"].reason_texts(3.0)[1] == "industry section C"
     assert FEATURE_SPECS["region_province_code"].reason_texts(41.0)[1] == "province code 41"  # no names: the code
+
+
+def test_small_quantities_keep_a_decimal_and_changes_read_signed() -> None:
+    assert FEATURE_SPECS["gas_per_head_12m_log"].reason_texts(math.log1p(3.24))[1] == (
+        "3.2 m³ of gas a month per insured person over 12 months")
+    assert FEATURE_SPECS["electricity_12m_log"].reason_texts(math.log1p(123_456))[1] == (
+        "123,456 kWh of electricity over the last 12 months")
+    assert FEATURE_SPECS["headcount_change_vs_mean_36m"].reason_texts(0.05)[0] == "参保人数较近36个月均值+5%"
