@@ -33,7 +33,7 @@ from features.atomic import replace_folder, staging_folder
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import LocalEngine, ProfileEngine
 from features.partitions import BATCH_ROWS, partition_accepted
-from features.partitions_in_memory import HeldPartition, in_memory_bytes, partition_in_memory
+from features.partitions_in_memory import HeldPartition, in_memory_bytes, memory_reused, partition_in_memory
 from features.profiles import CATALOGUE, EncodedRegion, FeatureSet
 
 MANIFEST = "_manifest.json"
@@ -127,8 +127,10 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
     try:
         job = _PartitionJob([as_of], staging, feature_set)
         if isinstance(engine, LocalEngine) and in_memory_bytes(ingest_dir, feature_set) <= memory_budget:
-            held = partition_in_memory(ingest_dir, engine.partitions, batch_rows, feature_set)
-            rows = sum(engine.map_in_threads(job, held))
+            with memory_reused():
+                held = partition_in_memory(ingest_dir, engine.partitions, batch_rows, feature_set)
+                rows = sum(engine.map_in_threads(job, held))
+                del held
         else:
             work = staging_folder(target, "partitions")
             folders = partition_accepted(ingest_dir, work, engine.partitions, batch_rows, feature_set)
