@@ -104,12 +104,13 @@ class Retrained:
 
 
 def retrain(settings: Settings, table: pd.DataFrame, *, register: bool = True, num_threads: int = 1) -> Retrained:
-    """Train and validate on ``table`` with the settings' out-of-time window and calibration, and register the
+    """Train and validate on ``table`` with the settings' out-of-time window, gap and calibration, and register the
     model as ``challenger`` (unless ``register`` is False)."""
     scale = ScorecardScale(settings.score_anchor_points, settings.score_anchor_odds, settings.score_pdo,
                            settings.score_min, settings.score_max)
     run = train_and_validate(table, TableSpec(features=FEATURE_NAMES), seed=settings.seed,
-                             oot_months=settings.model_oot_months, calibration=settings.model_calibration,
+                             oot_months=settings.model_oot_months,
+                             gap_months=settings.resolved_model_gap_months, calibration=settings.model_calibration,
                              num_threads=num_threads, scale=scale)
     registered = None
     if register:

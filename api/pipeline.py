@@ -199,6 +199,7 @@ class DemoPipeline:
         s = self.settings
         inputs = {"upstream": profiled, "tracking": s.resolved_mlflow_uri, "model": s.model_name,
                   "calibration": s.model_calibration, "oot_months": s.model_oot_months,
+                  "gap_months": s.resolved_model_gap_months,
                   "training": training_recipe()}
         stamp = self.root / "stamps" / "model.json"
         previous = _read_stamp(stamp)
@@ -210,6 +211,7 @@ class DemoPipeline:
             scale = ScorecardScale(s.score_anchor_points, s.score_anchor_odds, s.score_pdo, s.score_min, s.score_max)
             run = train_and_validate(
                 applications, TableSpec(features=FEATURE_NAMES), seed=s.seed, oot_months=s.model_oot_months,
+                gap_months=s.resolved_model_gap_months,
                 calibration=s.model_calibration, num_threads=2, scale=scale, dask_scheduler=s.dask_scheduler,
             )
             registered = register_run(

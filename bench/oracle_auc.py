@@ -7,10 +7,10 @@ validation when the model was refitted on them; stored with the model), the orac
 and the [models] bars: model AUC ≥ scorecard + 0.01 and ≥ plain LightGBM, ECE ≤ 0.01, model/oracle AUC
 ≥ ``--bar`` (0.95). Exits 1 when any bar is missed. Run after ``xinyi demo --no-serve``.
 
-It also prints, as a diagnostic beside the bars, how many out-of-time defaults were already labels of
-development rows (with no gap between development and the window, a development row's 12-month horizon reaches
-into it, so a model that recognises the enterprise is rewarded) and the model and plain LightGBM AUC on the
-other out-of-time rows.
+It prints the development dates and the gap before the window (``XINYI_MODEL_GAP_MONTHS``, by default the
+12-month default horizon: label maturity) and, as a diagnostic beside the bars, how many out-of-time defaults
+were already labels of development rows (with a gap shorter than the horizon a development row's outcome reaches
+into the window, so a model that recognises the enterprise is rewarded) and the AUCs on the other window rows.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def main() -> int:
     oracle = pd.read_parquet(root / "truth" / "oracle_pd.parquet")
     artifact, version = load_model_by_alias(settings.resolved_mlflow_uri, settings.model_name)
     oot_start = pd.Timestamp(artifact.metadata["oot_start"])
+    development = applications[applications["as_of"] <= pd.Timestamp(artifact.metadata["train_end"])]
     window = applications[applications["as_of"] >= oot_start].merge(oracle, on=["uscc", "as_of"], how="inner")
     x = window[list(artifact.feature_names)].to_numpy(dtype=np.float64)
     model_pd = artifact.predict_pd(x, num_threads=2)
@@ -75,6 +76,12 @@ def main() -> int:
     print(f"region {settings.region_name!r}: {settings.demo_enterprises:,} enterprises, seed {settings.seed}")
     print(f"model {settings.model_name} v{version}; out-of-time window from {oot_start.date()}: "
           f"{len(window):,} applications ({y.mean():.2%} defaulted) on {window['as_of'].nunique()} dates")
+    development_end = pd.Timestamp(development["as_of"].max())
+    months_to_window = (oot_start.year - development_end.year) * 12 + oot_start.month - development_end.month
+    print(f"development rows {development['as_of'].min().date()}..{development_end.date()}: {len(development):,} "
+          f"on {development['as_of'].nunique()} dates, the last {months_to_window} months before the window "
+          f"(XINYI_MODEL_GAP_MONTHS now {settings.resolved_model_gap_months}; outcomes need "
+          f"{settings.default_horizon_months} months)")
     ece = expected_calibration_error(y, model_pd)
     baselines = artifact.metadata.get("baselines", {})
     refit = artifact.metadata.get("refit") or {}
@@ -97,8 +104,7 @@ def main() -> int:
         f"ECE {ece:.4f} ≤ {ECE_BAR}": ece <= ECE_BAR,
     }
     if refit:
-        _label_overlap(applications[applications["as_of"] < oot_start], window, model_pd, artifact.feature_names,
-                       settings.seed)
+        _label_overlap(development, window, model_pd, artifact.feature_names, settings.seed)
     for words, met in bars.items():
         print(f"bar: {words}: {'met' if met else 'NOT met'}")
     region = f"{settings.demo_enterprises:,} enterprises, seed {settings.seed}, {len(window):,} applications"
@@ -112,6 +118,9 @@ def main() -> int:
     record("out-of-time AUC, model − plain LightGBM", model_auc - plain, "AUC", 0.0, ">=",
            note=f"plain {plain:.4f}")
     record("out-of-time expected calibration error", ece, "", ECE_BAR, "<=")
+    record("months from the last development date to the out-of-time window", months_to_window, "months",
+           settings.default_horizon_months, ">=", note=f"development rows to {development_end.date()}, window from "
+           f"{oot_start.date()}: each development outcome is observed before the window opens")
     return 0 if all(bars.values()) else 1
 
 

@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         "auto", description="PD calibration: auto picks Platt or isotonic by out-of-fold validation log-loss."
     )
     model_oot_months: int = Field(12, ge=1, description="Months at the end of a training table held out of time.")
+    model_gap_months: int | None = Field(
+        None, ge=0, description="Months of development rows dropped just before the out-of-time window (label "
+        "maturity: each development row's outcome is fully observed before the window opens, so no window "
+        "default is already a development label). Unset: the default horizon (XINYI_DEFAULT_HORIZON_MONTHS)."
+    )
     promotion_max_auc_drop: float = Field(
         0.005, ge=0, description="Promotion: challenger AUC may be at most this below the champion's, same rows."
     )
@@ -188,6 +193,11 @@ class Settings(BaseSettings):
     def resolved_mlflow_uri(self) -> str:
         """The MLflow store URI, defaulting to SQLite inside the data directory."""
         return self.mlflow_tracking_uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_model_gap_months(self) -> int:
+        """The development/out-of-time gap: the setting, or the default horizon (label maturity)."""
+        return self.default_horizon_months if self.model_gap_months is None else self.model_gap_months
 
     @property
     def mlflow_artifact_dir(self) -> Path:

@@ -66,6 +66,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
                            settings.score_min, settings.score_max)
     run = train_and_validate(frame, _spec(args), seed=args.seed if args.seed is not None else settings.seed,
                              oot_months=args.oot_months or settings.model_oot_months,
+                             gap_months=(args.gap_months if args.gap_months is not None
+                                         else settings.resolved_model_gap_months),
                              calibration=args.calibration or settings.model_calibration,
                              num_threads=args.threads, scale=scale, dask_scheduler=_dask_scheduler(args, settings),
                              refit=not args.no_refit)
@@ -147,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--features", help="comma-separated features (default: every other numeric column)")
     train.add_argument("--any-features", action="store_true", help="allow features the catalogue does not know")
     train.add_argument("--oot-months", type=int, help="out-of-time window (default XINYI_MODEL_OOT_MONTHS)")
+    train.add_argument("--gap-months", type=int,
+                       help="development months dropped before the out-of-time window, so every development "
+                            "outcome is observed before it opens (default XINYI_MODEL_GAP_MONTHS: the default "
+                            "horizon)")
     train.add_argument("--calibration", choices=("auto", "platt", "isotonic"), help="default XINYI_MODEL_CALIBRATION")
     train.add_argument("--seed", type=int, help="default XINYI_SEED")
     train.add_argument("--threads", type=int, default=1, help="LightGBM threads (here; Dask workers use their own)")

@@ -22,7 +22,7 @@ from features.catalogue import CATALOGUE_VERSION
 from models.artifact import PdModelArtifact, ScorecardScale
 from models.baselines import PLAIN_LIGHTGBM, WOE_SCORECARD, evaluate_baselines
 from models.calibration import CalibrationChoice
-from models.generic import PreparedTable, TableSpec, check_split, fingerprint, prepare_table
+from models.generic import PreparedTable, TableSpec, TrainingInputError, check_split, fingerprint, prepare_table
 from models.history import CHALLENGER
 from models.monitoring import BaselineError, ScoreBaseline, with_baseline
 from models.registry import RegisteredModel, log_and_register
@@ -157,7 +157,9 @@ def train_and_validate(
     ``dask_scheduler`` (an address, as ``XINYI_DASK_SCHEDULER``, or a ``distributed.Client``) trains the main
     model on that Dask cluster (:mod:`models.distributed`); the baselines, calibration, report and artifact
     are made here as for a local model. ``refit`` (local only): cross-fit over train + validation and refit
-    on all of it (:mod:`models.crossfit`), the baselines then trained on the same rows.
+    on all of it (:mod:`models.crossfit`), the baselines then trained on the same rows. ``gap_months`` drops
+    development rows dated that close to the window; callers pass ``XINYI_MODEL_GAP_MONTHS`` (the default
+    horizon) so every development outcome is observed before the window opens.
 
     Raises :class:`models.generic.TrainingInputError` for a table that cannot be trained on.
     """
@@ -165,10 +167,13 @@ def train_and_validate(
     if spec.date is None:
         raise ValueError("train_and_validate needs a date column; use cross_validate_table for undated tables")
     prepared = prepare_table(frame, spec)
-    split = split_out_of_time(
-        prepared.frame, oot_months, gap_months=gap_months, validation_fraction=validation_fraction, seed=seed,
-        date_column=spec.date, id_column=spec.id,
-    )
+    try:
+        split = split_out_of_time(
+            prepared.frame, oot_months, gap_months=gap_months, validation_fraction=validation_fraction, seed=seed,
+            date_column=spec.date, id_column=spec.id,
+        )
+    except ValueError as exc:  # too short a table for the window and gap: the caller's input, said plainly
+        raise TrainingInputError(str(exc)) from exc
     check_split(split, spec.label)
     trained = fit_pd_model(
         split, prepared.feature_names, seed=seed, params=params, num_threads=num_threads,

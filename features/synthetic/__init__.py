@@ -47,7 +47,7 @@ from features.synthetic.sources_records import admin_records, commitments, judic
 log = logging.getLogger(__name__)
 
 DEFAULT_EXTRACTED_ON = date(2026, 10, 31)
-HISTORY_MONTHS = 52
+HISTORY_MONTHS = 64  # five development dates survive the 12-month gap before the out-of-time window
 REPORTING_LAG_DAYS = 120  # banks report a default within four months (回传)
 DIRTY_ROWS_COLUMNS = ("source", "file", "line", "rule", "field")
 

@@ -17,6 +17,7 @@ from api.db.models import AuditEvent, Bank
 from api.pipeline import DemoPipeline, StageResult, application_dates
 from api.regulator_metrics import credit_lending
 from config.settings import Settings
+from models.registry import load_model_by_alias
 from scoring.service import ScoreService
 from tests.api.factories import add_authorisation
 
@@ -48,6 +49,12 @@ def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> No
     assert lending.loc["2026", "disbursed_amount"] > 0 and pd.notna(lending.loc["2026", "balance_yoy"])
     assert outcome.model_version == "1"
     assert outcome.metrics["auc_oot"] > 0.6
+    # label maturity: every development outcome is observed before the out-of-time window opens
+    artifact, _ = load_model_by_alias(settings.resolved_mlflow_uri, settings.model_name)
+    train_end, oot_start = (pd.Timestamp(artifact.metadata[key]) for key in ("train_end", "oot_start"))
+    assert train_end + pd.DateOffset(months=settings.default_horizon_months) < oot_start
+    applications = pd.read_parquet(settings.region_dir() / "profiles" / "applications.parquet")
+    assert applications.loc[applications["as_of"] <= train_end, "as_of"].nunique() >= 4
 
     again: list[StageResult] = []
     second = DemoPipeline(settings, report=again.append).run()

@@ -38,6 +38,12 @@ def test_grant_default_may_not_exceed_the_maximum() -> None:
         Settings(authorisation_days_default=400, authorisation_days_max=365)
 
 
+def test_gap_before_the_out_of_time_window_follows_the_default_horizon() -> None:
+    assert Settings().resolved_model_gap_months == 12
+    assert Settings(default_horizon_months=6).resolved_model_gap_months == 6
+    assert Settings(model_gap_months=0, default_horizon_months=6).resolved_model_gap_months == 0
+
+
 def test_every_setting_is_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
     missing = [name for name in Settings.model_fields if f"XINYI_{name.upper()}" not in text]

@@ -38,10 +38,20 @@ def test_dry_run_writes_the_report_and_registers_nothing(settings, tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
 
 
+def test_gap_defaults_to_the_horizon_and_a_gap_leaving_no_development_is_refused(settings, tmp_path, capsys):
+    path = tmp_path / "loans.parquet"
+    make_generic_table(n=2_000).to_parquet(path)  # booked over two years
+    args = ["train", str(path), "--label", "bad", "--date", "booked_on", "--id", "loan_id", "--any-features",
+            "--oot-months", "6", "--dry-run"]
+    assert cli.main([*args, "--gap-months", "18"]) == 2
+    assert "no development rows before the out-of-time window" in capsys.readouterr().out
+    assert cli.main(args) == 0  # the 12-month default gap leaves six months of development rows
+
+
 @pytest.mark.slow
 def test_train_promote_rollback_history(settings, tmp_path, capsys):
     path = tmp_path / "applications.parquet"
-    make_training_frame(n_enterprises=500, n_dates=8, seed=8).to_parquet(path)
+    make_training_frame(n_enterprises=500, n_dates=12, seed=8).to_parquet(path)  # 4 dates before the gap
     assert cli.main(["train", str(path), "--alias", "champion", "--seed", "1"]) == 0
     assert cli.main(["train", str(path), "--seed", "2"]) == 0  # a challenger
     assert "as challenger" in capsys.readouterr().out

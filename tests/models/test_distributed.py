@@ -144,7 +144,7 @@ def test_cli_trains_on_the_cluster(cluster, tmp_path, monkeypatch, capsys):
     settings = Settings(data_dir=tmp_path, dask_scheduler=cluster.scheduler_address)
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     path = tmp_path / "applications.parquet"
-    make_training_frame(n_enterprises=600, n_dates=8, seed=2).to_parquet(path)
+    make_training_frame(n_enterprises=600, n_dates=12, seed=2).to_parquet(path)  # 4 dates before the 12-month gap
     assert cli.main(["train", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "auc_oot" in out and "trained on Dask: 2 workers" in out

@@ -11,7 +11,7 @@ import pytest
 
 from features import atomic
 from features.schemas import SOURCES
-from features.synthetic import RegionFiles, application_months, generate_region
+from features.synthetic import HISTORY_MONTHS, RegionFiles, application_months, generate_region
 from features.synthetic.feeds import DEMO_FEEDS, Feed
 from features.synthetic.population import Timeline
 from tests.features.synthetic.conftest import SEED
@@ -34,7 +34,7 @@ def test_manifest_lists_a_feed_for_every_source(region: RegionFiles) -> None:
     info = manifest(region.raw_dir)
     assert (info["region"], info["extracted_on"], info["seed"], info["enterprises"]) == (
         "demo", "2026-10-31", SEED, 1500)
-    assert info["history_months"] == 52
+    assert info["history_months"] == HISTORY_MONTHS == 64
     assert {feed["source"] for feed in info["feeds"]} == {spec.name for spec in SOURCES}
     for feed in info["feeds"]:
         assert (region.raw_dir / feed["path"]).is_file(), feed["path"]
@@ -90,7 +90,7 @@ def test_truth_is_kept_apart_from_what_the_model_sees(region: RegionFiles) -> No
 
 
 def test_application_months_leave_a_year_of_history_and_outcome() -> None:
-    months = pd.date_range("2022-06-01", periods=52, freq="MS")
+    months = pd.date_range("2021-06-01", periods=HISTORY_MONTHS, freq="MS")
     picked = application_months(Timeline(months=months, extracted_on=pd.Timestamp("2026-10-31")))
     assert min(picked) >= 12
     assert max(picked) <= len(months) - 1 - 12
