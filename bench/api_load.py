@@ -553,7 +553,7 @@ def main() -> None:
               f"p50 {statistics.median(audit):.2f} ms, p99 {np.percentile(audit, 99):.2f} ms")
 
     load, cores = os.getloadavg(), os.cpu_count() or 1
-    shared = "above the core count: other work may have shared the cores" if load[0] > cores else "the bench had the cores"
+    shared = "other work may have shared the cores" if load[0] > cores else "below the core count"
     print(f"\nload average after (1, 5, 15 min): {' '.join(f'{v:.1f}' for v in load)} on {cores} cores — {shared}")
     report(args, database, in_process_ms, closed, open_p99, empty, statistics.median(in_app), in_app_cpu,
            statistics.median(audit))
