@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -168,16 +168,21 @@ def known_enterprise(session: Session, uscc: str) -> Enterprise:
     return enterprise
 
 
+def grant_is_active(bank_id: Any, purpose: Any, now: Any) -> ColumnElement[bool]:
+    """A grant to ``bank_id`` for ``purpose``, neither revoked nor expired at ``now`` (values or bind
+    parameters): the one statement of what an active grant is, for every query that checks one."""
+    return and_(
+        Authorisation.bank_id == bank_id,
+        Authorisation.purpose == purpose,
+        Authorisation.revoked_at.is_(None),
+        Authorisation.expires_at > now,
+    )
+
+
 def active_score_grants(session: Session, uscc: str, bank_id: int, purpose: str) -> list[Authorisation]:
     """Every unrevoked, unexpired grant of ``uscc`` to ``bank_id`` for ``purpose`` that covers scoring."""
     grants = session.scalars(
-        select(Authorisation).where(
-            Authorisation.uscc == uscc,
-            Authorisation.bank_id == bank_id,
-            Authorisation.purpose == purpose,
-            Authorisation.revoked_at.is_(None),
-            Authorisation.expires_at > utcnow(),
-        )
+        select(Authorisation).where(Authorisation.uscc == uscc, grant_is_active(bank_id, purpose, utcnow()))
     )
     return [g for g in grants if SCORE_SCOPE in (g.scopes or [])]
 
@@ -200,15 +205,12 @@ _ENTERPRISE_AND_ACTIVE_GRANTS = (
     select(Enterprise.uscc, Authorisation.scopes)
     .outerjoin(Authorisation, and_(
         Authorisation.uscc == Enterprise.uscc,
-        Authorisation.bank_id == bindparam("bank_id"),
-        Authorisation.purpose == bindparam("purpose"),
-        Authorisation.revoked_at.is_(None),
-        Authorisation.expires_at > bindparam("now"),
+        grant_is_active(bindparam("bank_id"), bindparam("purpose"), bindparam("now")),
     ))
     .where(Enterprise.uscc == bindparam("uscc"))
 )
 """One row per active grant of the enterprise to the bank for the purpose; one row with null scopes when it has
-none; no row when the enterprise is unknown. The same conditions as ``active_score_grants``, in one statement."""
+none; no row when the enterprise is unknown. ``active_score_grants`` with the enterprise, in one statement."""
 
 
 def scoring_grant(session: Session, uscc: str, bank_id: int, purpose: str = "pre_credit") -> ScoringGrant:
