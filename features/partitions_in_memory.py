@@ -30,7 +30,7 @@ from features.partitions import (
     parquet_format,
     source_columns,
 )
-from features.profile_columns import DAY_NS, ENTERPRISE, NAT, arrow_ints, text
+from features.profile_columns import DAY_NS, ENTERPRISE, NAT, arrow_floats, arrow_ints, text
 from features.profiles import CATALOGUE, FeatureSet
 
 
@@ -60,8 +60,7 @@ class _HeldBatch:
                 else:
                     days.add(name)
             elif pa.types.is_floating(kind):
-                column = column.cast(pa.float64())
-                values = (column if column.null_count == 0 else pc.fill_null(column, np.nan)).to_numpy()
+                values = arrow_floats(column)
             elif pa.types.is_dictionary(kind):
                 names = [str(n) for n in column.dictionary.to_pylist()]
                 strings[name] = np.array([*names, ""])

@@ -130,8 +130,7 @@ class _ArrowColumns:
         if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
             return self.dates(name)
         if pa.types.is_floating(kind):
-            column = column.cast(pa.float64())
-            return (column if column.null_count == 0 else pc.fill_null(column, np.nan)).to_numpy()
+            return arrow_floats(column)
         if pa.types.is_dictionary(kind):
             chunks = column.chunks
             names = [str(n) for n in chunks[0].dictionary.to_pylist()] if chunks else []
@@ -166,6 +165,12 @@ def arrow_ints(column: pa.Array | pa.ChunkedArray, fill: int = -1) -> Ints:
     if column.null_count:
         column = pc.fill_null(column, fill)
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def arrow_floats(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow number column as float64, nulls as NaN: how every path into the encoder reads numbers."""
+    column = column.cast(pa.float64())
+    return (column if column.null_count == 0 else pc.fill_null(column, np.nan)).to_numpy()
 
 
 def month_of(as_of: pd.Timestamp) -> int:
