@@ -138,10 +138,10 @@ def source_columns(path: Path, source: str, needed: list[str]) -> tuple[list[str
 
 def grouping(uscc: pa.Array, registry: Registry, partitions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's ``_enterprise`` (position in its partition's registry), the row order that groups rows by
-    partition (a stable sort on small integers, so each partition keeps the source's order; rows of unknown
-    enterprises last) and where each partition's rows start and end in that order. A dictionary-encoded USCC
-    column is looked up once per distinct code, its partition and position found per code and mapped to the
-    rows, rather than hashing every row's string."""
+    partition (a stable sort on small integers, Arrow's counting sort, so each partition keeps the source's
+    order; rows of unknown enterprises last) and where each partition's rows start and end in that order. A
+    dictionary-encoded USCC column is looked up once per distinct code, its partition and position found per
+    code and mapped to the rows, rather than hashing every row's string."""
     if pa.types.is_dictionary(uscc.type):
         found = registry.positions(uscc.dictionary)
         codes = arrow_ints(uscc.indices, fill=len(found))  # a missing USCC: the extra code, no enterprise
@@ -153,8 +153,10 @@ def grouping(uscc: pa.Array, registry: Registry, partitions: int) -> tuple[np.nd
     part_of = np.where(known, registry.owner[position], partitions).astype(np.int8 if partitions < 127 else np.int16)
     local_of = np.where(known, registry.local[position], 0).astype(np.int32)
     parts, local = (part_of, local_of) if codes is None else (part_of[codes], local_of[codes])
-    order = np.argsort(parts, kind="stable")
-    return local, order, np.searchsorted(parts[order], np.arange(partitions + 1))
+    order = pc.array_sort_indices(pa.array(parts)).to_numpy().view(np.int64)  # stable: a counting sort
+    bounds = np.zeros(partitions + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parts, minlength=partitions + 1)[:partitions], out=bounds[1:])
+    return local, order, bounds
 
 
 def _batches(path: Path, columns: list[str], registry: Registry, partitions: int,

@@ -51,7 +51,8 @@ class _HeldBatch:
     def of(cls, table: pa.Table, order: np.ndarray, bounds: np.ndarray) -> _HeldBatch:
         arrays, strings, days = {}, {}, set()
         for name in table.column_names:
-            column = table.column(name).combine_chunks()
+            chunks = table.column(name).chunks
+            column = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)  # one chunk: no copy
             kind = column.type
             if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
                 values = day_numbers(column)
@@ -74,11 +75,31 @@ class _HeldBatch:
         return cls(arrays, strings, bounds, frozenset(days))
 
     def rows(self, name: str, partition: int) -> np.ndarray:
-        """Column ``name`` of the partition's rows (dates as int64 ns, text as its strings)."""
+        """Column ``name`` of the partition's rows as held (dates as day numbers when in ``days``, text as
+        codes into ``strings``)."""
         values = self.arrays[name][self.bounds[partition]:self.bounds[partition + 1]]
-        if name in self.days:
-            return np.where(values == NO_DAY, NAT, values.astype(np.int64) * DAY_NS)
         return self.strings[name][values] if name in self.strings else values
+
+
+def _gathered(held: list[_HeldBatch], name: str, partition: int) -> np.ndarray:
+    """Column ``name`` of a partition's rows across the batches that hold them, as the encoder reads it: day
+    numbers widened to int64 ns once, after the batches' pieces are joined."""
+    as_days = [name in b.days for b in held]
+    if any(as_days) and not all(as_days):  # some batch had a time of day: widen the others' pieces
+        return np.concatenate([_nanoseconds(b.rows(name, partition)) if name in b.days else b.rows(name, partition)
+                               for b in held])
+    joined = np.concatenate([b.rows(name, partition) for b in held])
+    return _nanoseconds(joined) if all(as_days) else joined
+
+
+def _nanoseconds(days: np.ndarray) -> np.ndarray:
+    """Day numbers (``NO_DAY`` for none) as int64 ns (``NAT``)."""
+    ns = days.astype(np.int64)
+    ns *= DAY_NS
+    missing = days == NO_DAY
+    if missing.any():
+        ns[missing] = NAT
+    return ns
 
 
 NO_DAY = np.iinfo(np.int32).min
@@ -119,8 +140,8 @@ class HeldPartition:
         batches, self.batches = self.batches, None
         if batches is None:
             raise RuntimeError(f"partition {self.name} was already taken")
-        return {source: {name: np.concatenate([b.rows(name, self.index) for b in held])
-                         for name in held[0].arrays} for source, held in batches.items()}
+        return {source: {name: _gathered(held, name, self.index) for name in held[0].arrays}
+                for source, held in batches.items()}
 
 
 def partition_in_memory(ingest_dir: Path, partitions: int, batch_rows: int = BATCH_ROWS,

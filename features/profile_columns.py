@@ -67,14 +67,20 @@ def month_numbers(values: pd.Series) -> Ints:
 def month_numbers_ns(dates_ns: Ints) -> Ints:
     """As :func:`month_numbers`, from int64 nanoseconds (NAT stays the smallest int64). Day numbers index a
     month table built for the days spanned, far cheaper than a calendar conversion of every row."""
+    if not dates_ns.size:
+        return np.zeros(0, dtype=np.int64)
     known = dates_ns != NAT
-    days = dates_ns // DAY_NS
-    if not known.any():
+    every = bool(known.all())
+    if not every and not known.any():
         return np.full(dates_ns.size, NAT, dtype=np.int64)
-    first, last = int(days[known].min()), int(days[known].max())
+    days = dates_ns // DAY_NS
+    first, last = (int(days.min()), int(days.max())) if every else (int(days[known].min()), int(days[known].max()))
     if last - first > 400_000:  # a thousand years or more: the table would cost more than it saves
         return dates_ns.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
     table = np.arange(first, last + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if every:  # no NAT (as periods are): every day is in the table, no clipping or masking
+        days -= first
+        return table[days]
     return np.where(known, table[np.clip(days - first, 0, last - first)], NAT)
 
 
@@ -223,20 +229,21 @@ class Encoded:
     def _encode(cls, source: str, enterprise: Ints, read: _Columns, enterprises: int, columns: Sequence[str],
                 order_by: str | None) -> Encoded:
         spec = SOURCES_BY_NAME[source]
-        keep = (enterprise >= 0) & (enterprise < enterprises)
         order_column = read.dates(order_by or spec.event)
-        rows = np.flatnonzero(keep)
-        every = rows.size == enterprise.size  # every row kept, in its own order
-        kept, kept_order = (enterprise, order_column) if every else (enterprise[rows], order_column[rows])
+        rows: Ints | None = None  # the rows kept, in order; None: every row, in its own order
+        if enterprise.size and (enterprise.min() < 0 or enterprise.max() >= enterprises):
+            rows = np.flatnonzero((enterprise >= 0) & (enterprise < enterprises))
+        kept, kept_order = (enterprise, order_column) if rows is None else (enterprise[rows], order_column[rows])
         if not _ordered(kept, kept_order):  # ingest order usually is: skip the sort
-            rows, every = rows[np.lexsort((kept_order, kept))], False
+            by_order = np.lexsort((kept_order, kept))
+            rows = by_order if rows is None else rows[by_order]
         wanted = dict.fromkeys((spec.event, spec.available, *columns))
 
         def take(values: np.ndarray) -> np.ndarray:
-            return values if every else values[rows]  # already in order: no gather
+            return values if rows is None else values[rows]  # already in order: no gather
         encoded = {name: take(read.values(name)) for name in wanted}
         encoded["_superseded_on"] = (take(read.dates("_superseded_on")) if read.has("_superseded_on")
-                                     else np.full(rows.size, NAT, dtype=np.int64))
+                                     else np.broadcast_to(np.int64(NAT), (kept.size,)))  # none: no memory
         if spec.event == "period":
             encoded["month"] = month_numbers_ns(encoded["period"])
         return cls(source, take(enterprise), encoded, enterprises)
@@ -249,8 +256,11 @@ class Encoded:
         spec = SOURCES_BY_NAME[self.source]
         d = as_of.value
         superseded = self.columns["_superseded_on"]
-        return ((self.columns[spec.event] <= d) & (self.columns[spec.available] <= d)
-                & ((superseded == NAT) | (superseded > d)))
+        held = (self.columns[spec.event] <= d) & (self.columns[spec.available] <= d)
+        if superseded.strides == (0,):  # no row was ever superseded (see ``_encode``)
+            return held
+        held &= (superseded == NAT) | (superseded > d)
+        return held
 
     def in_months(self, mask: Mask, as_of: pd.Timestamp, first: int, last: int) -> Mask:
         """Of ``mask``, the rows whose period is ``first``…``last`` months before the as-of month (0 = it)."""
