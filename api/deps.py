@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import ColumnElement, and_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +16,7 @@ from api.audit import note_actor, note_uscc
 from api.db.models import PURPOSES, Account, Authorisation, Bank, Enterprise, utcnow
 from api.db.session import SessionSlots, commits_without_waiting
 from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
+from api.grants import grant_is_active
 from api.ratelimit import charge
 from api.schemas import LoanEventIn, ScoreRequest
 from api.security import InvalidKeyError, KeyVerifier
@@ -166,17 +167,6 @@ def known_enterprise(session: Session, uscc: str) -> Enterprise:
     if enterprise is None:
         raise NotFound("No enterprise with this USCC is registered on the platform.")
     return enterprise
-
-
-def grant_is_active(bank_id: Any, purpose: Any, now: Any) -> ColumnElement[bool]:
-    """A grant to ``bank_id`` for ``purpose``, neither revoked nor expired at ``now`` (values or bind
-    parameters): the one statement of what an active grant is, for every query that checks one."""
-    return and_(
-        Authorisation.bank_id == bank_id,
-        Authorisation.purpose == purpose,
-        Authorisation.revoked_at.is_(None),
-        Authorisation.expires_at > now,
-    )
 
 
 def active_score_grants(session: Session, uscc: str, bank_id: int, purpose: str) -> list[Authorisation]:

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, object_session
 
 from api.db.models import Account, Authorisation, AuthorisationChange, Bank, utcnow
 from api.errors import Conflict, FieldError, NotFound, ValidationProblem
 from api.schemas import AuthorisationEventOut, AuthorisationOut
 from config.settings import Settings
+
+
+def grant_is_active(bank_id: Any, purpose: Any, now: Any) -> ColumnElement[bool]:
+    """A grant to ``bank_id`` for ``purpose``, neither revoked nor expired at ``now`` (values or bind
+    parameters): the one statement of what an active grant is, for every query that checks one (scoring and
+    loan reports in ``api.deps``, a new grant's conflict check here, the demo's seeding)."""
+    return and_(
+        Authorisation.bank_id == bank_id,
+        Authorisation.purpose == purpose,
+        Authorisation.revoked_at.is_(None),
+        Authorisation.expires_at > now,
+    )
 
 
 def receipt(grant: Authorisation, bank: Bank) -> AuthorisationOut:
@@ -102,13 +114,7 @@ def grant_authorisation(
         raise ValueError("only an account linked to an enterprise grants authorisations")
     now = utcnow()
     existing = session.scalars(
-        select(Authorisation).where(
-            Authorisation.uscc == enterprise.uscc,
-            Authorisation.bank_id == bank.id,
-            Authorisation.purpose == purpose,
-            Authorisation.revoked_at.is_(None),
-            Authorisation.expires_at > now,
-        )
+        select(Authorisation).where(Authorisation.uscc == enterprise.uscc, grant_is_active(bank.id, purpose, now))
     ).first()
     if existing is not None:
         raise Conflict(f"Authorisation {existing.id} for this bank and purpose is still active; revoke it first.")

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.db.models import Account, ApiKey, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
+from api.grants import grant_is_active
 from api.schemas import DEFAULT_SCOPES
 from api.security import KEY_PREFIX, demo_key_id, demo_key_secret, issue_key
 from config.settings import Settings
@@ -220,13 +221,7 @@ def _demo_authorisation(
 ) -> Authorisation:
     now = utcnow()
     grant = session.scalars(
-        select(Authorisation).where(
-            Authorisation.uscc == uscc,
-            Authorisation.bank_id == bank_id,
-            Authorisation.purpose == "pre_credit",
-            Authorisation.revoked_at.is_(None),
-            Authorisation.expires_at > now,
-        )
+        select(Authorisation).where(Authorisation.uscc == uscc, grant_is_active(bank_id, "pre_credit", now))
     ).first()
     if grant is None:
         grant = Authorisation(
