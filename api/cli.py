@@ -176,6 +176,25 @@ def audit_anchor(settings: Settings) -> int:
     return 0
 
 
+def prune_scores(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete scores past ``XINYI_SCORE_RETENTION_DAYS`` in batches (api.retention, docs/operations.md)."""
+    from api.db import make_engine, make_sessionmaker
+    from api.retention import prune_scores as prune
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        done = prune(make_sessionmaker(engine), settings, batch_rows=args.batch_rows, pause_seconds=args.pause_seconds)
+    except ValueError as exc:
+        console.print(f"[red]prune refused[/red]: {exc}", soft_wrap=True)
+        return 2
+    finally:
+        engine.dispose()
+    console.print(f"deleted {done.deleted} score{'s' if done.deleted != 1 else ''} given before "
+                  f"{done.cutoff:%Y-%m-%d %H:%M} UTC ({settings.score_retention_days} days) in {done.batches} "
+                  f"batches; kept {done.kept_for_review} named by review requests", soft_wrap=True)
+    return 0
+
+
 def create_operator(settings: Settings, name: str) -> int:
     """Create an operator account with its first key, printed once (bootstrap on an empty, migrated database)."""
     from api.accounts import bootstrap_operator
@@ -265,6 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit_cmd.add_parser("verify", help="check every link of the audit chain and every anchor; exit 1 naming the "
                          "first broken one")
     audit_cmd.add_parser("anchor", help="append the chain's head to the anchor file (XINYI_AUDIT_ANCHOR_PATH)")
+    scores_cmd = commands.add_parser("scores", help="stored scores").add_subparsers(dest="scores_command",
+                                                                                 required=True)
+    prune_cmd = scores_cmd.add_parser("prune", help="delete scores older than XINYI_SCORE_RETENTION_DAYS, in "
+                                      "batches (not those a review request names; audit rows stay)")
+    prune_cmd.add_argument("--batch-rows", type=int, default=500, help="scores deleted per transaction (500)")
+    prune_cmd.add_argument("--pause-seconds", type=float, default=0.05,
+                           help="pause between batches, so scoring gets the write lock in between (0.05)")
     accounts_cmd = commands.add_parser("accounts", help="platform accounts").add_subparsers(
         dest="accounts_command", required=True)
     operator_cmd = accounts_cmd.add_parser("create-operator", help="create an operator and print its key once")
@@ -305,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         score_batch(settings, args)
     elif args.command in ("backup", "restore"):
         return backup_or_restore(settings, args)
+    elif args.command == "scores":
+        return prune_scores(settings, args)
     elif args.command == "audit":
         return audit_anchor(settings) if args.audit_command == "anchor" else audit_verify(settings)
     elif args.command == "accounts" and args.accounts_command == "set-password":

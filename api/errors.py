@@ -81,6 +81,13 @@ class NoProfile(NotFound):
     slug, title = "no-profile", "No profile"
 
 
+class ScorePastRetention(ApiError):  # noqa: N818 - HTTP status names read best here
+    """410: a stored score older than the retention period (``XINYI_SCORE_RETENTION_DAYS``) has been deleted
+    (``api.retention``); the id's own time says so, so the answer is the same for every bank."""
+
+    status, slug, title = 410, "score-past-retention", "Score no longer kept"
+
+
 class Conflict(ApiError):  # noqa: N818 - HTTP status names read best here
     """The request clashes with the current state of a resource."""
 

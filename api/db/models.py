@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from api.db.ids import uuid7_now
+
 ROLES = ("operator", "bank", "enterprise", "regulator", "analyst")
 PURPOSES = ("pre_credit", "post_loan")
 OUTCOMES = ("allowed", "denied", "error")
@@ -246,10 +248,11 @@ class ScoreResponse(Base):
     __tablename__ = "score_responses"
     __table_args__ = (CheckConstraint(_in("decision", DECISIONS), name="ck_score_responses_decision"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7_now)
+    """Version 7: the time it was given is in the id (``api.db.ids``), so a read after retention can say so."""
     uscc: Mapped[str] = mapped_column(ForeignKey("enterprises.uscc"), index=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     probability_of_default: Mapped[float | None] = mapped_column(Float)
     score: Mapped[int | None] = mapped_column(Integer)
     grade: Mapped[str | None] = mapped_column(String(10))
@@ -265,6 +268,17 @@ class ScoreResponse(Base):
     insufficient_data: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     withheld_scopes: Mapped[list[str] | None] = mapped_column(JSON)
     """Data scopes the grant left out when this answer was given (``scoring.scopes``); null: none."""
+
+
+class RetentionMark(Base):
+    """How far a table has been pruned under its retention period: rows older than ``pruned_before`` are gone
+    (``api.retention``), so a read of one can be answered "no longer kept" rather than "not found"."""
+
+    __tablename__ = "retention_marks"
+
+    subject: Mapped[str] = mapped_column(String(40), primary_key=True)
+    pruned_before: Mapped[datetime]
+    pruned_at: Mapped[datetime]
 
 
 class Loan(Base):

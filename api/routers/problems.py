@@ -15,6 +15,7 @@ _TITLES = {
     403: "Wrong role, or no authorisation from the enterprise",
     404: "Unknown resource",
     409: "Conflicts with the current state",
+    410: "No longer kept: deleted under the retention period",
     422: "Invalid input; `errors` names each field and rule",
     429: "Rate limit reached, or the key or address locked out after failed keys; `Retry-After` says how many "
     "seconds to wait",

@@ -13,8 +13,10 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from api.audit import note_detail, note_uscc, outcome_of, record_in
+from api.db.ids import uuid7
 from api.db.models import AuditEvent, EnterpriseProfile, ScoreResponse, utcnow
 from api.deps import (
+    AppSettings,
     AuthorizedScoreRequest,
     CurrentBank,
     DbSession,
@@ -24,10 +26,11 @@ from api.deps import (
     run_db,
     scoring_grant,
 )
-from api.errors import ApiError, NoProfile, NotFound
+from api.errors import ApiError, NoProfile, NotFound, ScorePastRetention
 from api.metrics import metrics_of
 from api.problem_json import PROBLEM_BASE
 from api.ratelimit import charge
+from api.retention import pruned
 from api.routers.problems import problem_responses
 from api.schemas import (
     MAX_BATCH_SCORES,
@@ -137,11 +140,12 @@ def assess_and_keep(
                            granted_scopes=grant.data_scopes)
     pd_ = result.probability_of_default
     limit = result.pre_credit_limit
+    requested_at = utcnow()
     stored = {
-        "id": uuid.uuid4(),
+        "id": uuid7(requested_at),  # time-ordered: a read after retention can tell "deleted" (api.retention)
         "uscc": grant.uscc,
         "bank_id": bank_id,
-        "requested_at": utcnow(),
+        "requested_at": requested_at,
         "probability_of_default": None if pd_ is None else float(pd_),
         "score": None if result.score is None else int(result.score),
         "grade": result.grade,
@@ -258,9 +262,17 @@ def create_scores(
     return ScoreBatchOut(purpose=body.purpose, results=results, scored=scored, refused=len(results) - scored)
 
 
-def own_score(score_id: uuid.UUID, request: Request, bank: CurrentBank, session: DbSession) -> ScoreResponse:
-    """A score this bank was given; 404 for unknown ids and for other banks' scores alike."""
+def own_score(
+    score_id: uuid.UUID, request: Request, bank: CurrentBank, session: DbSession, settings: AppSettings
+) -> ScoreResponse:
+    """A score this bank was given; 404 for unknown ids and for other banks' scores alike; 410 for an id from
+    before the latest prune (``api.retention``), which depends on the id alone, so it tells no bank whose it was."""
     row = session.get(ScoreResponse, score_id)
+    if row is None and (given := pruned(session, score_id)) is not None:
+        raise ScorePastRetention(
+            f"Scores are kept {settings.score_retention_days} days; one with this id would have been given on "
+            f"{given:%Y-%m-%d} and is no longer kept."
+        )
     if row is None or row.bank_id != bank.bank_id:
         raise NotFound("No score with this id was given to this bank.")
     note_uscc(request, row.uscc)
@@ -274,7 +286,7 @@ OwnScore = Annotated[ScoreResponse, Depends(own_score)]
     "/{score_id}",
     name="score.read",
     summary="Read back a score given to this bank",
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(401, 403, 404, 410, 422, 429),
 )
 def read_score(score: OwnScore) -> ScoreOut:
     """The stored score, exactly as it was returned."""
