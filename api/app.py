@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.audit import AuditMiddleware
 from api.body_limit import RequestBodyLimit
+from api.db.checkpoints import attach_checkpointer
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.headers import ApiSecurityHeaders
@@ -57,12 +58,17 @@ def create_app(
     settings = settings or get_settings()
     precredit_policy = precredit_policy or PreCreditPolicy.from_settings(settings)
     engine = make_engine(settings.resolved_database_url)
+    checkpointer = attach_checkpointer(engine, settings.sqlite_checkpoint_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if checkpointer is not None:
+            checkpointer.start()
         try:
             yield
         finally:
+            if checkpointer is not None:
+                checkpointer.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -75,6 +81,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.wal_checkpointer = checkpointer
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.score_provider = score_provider
     app.state.precredit_policy = precredit_policy

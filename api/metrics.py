@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +35,32 @@ class _ModelInfo(Collector):
         if provider is not None:
             family.add_metric([str(provider.model_name), str(provider.model_version)], 1.0)
         yield family
+
+
+class _WalCheckpoints(Collector):
+    """The SQLite checkpointer thread's passes, their time and the log's length at the last one
+    (``api.db.checkpoints``); no samples where there is none (PostgreSQL, or checkpoints left in commits)."""
+
+    def __init__(self, app_state: Any) -> None:
+        self.app_state = app_state
+
+    def collect(self) -> Iterator[Metric]:
+        checkpointer = getattr(self.app_state, "wal_checkpointer", None)
+        if checkpointer is None:
+            return
+        passes = CounterMetricFamily("xinyi_sqlite_checkpoint_passes", "Background WAL checkpoint passes",
+                                     labels=["outcome"])
+        passes.add_metric(["done"], checkpointer.passes - checkpointer.busy_passes)
+        passes.add_metric(["busy"], checkpointer.busy_passes)
+        yield passes
+        yield CounterMetricFamily("xinyi_sqlite_checkpoint_seconds", "Time spent in background WAL checkpoints",
+                                  value=checkpointer.seconds_total)
+        last = checkpointer.last
+        if last is not None:
+            yield GaugeMetricFamily("xinyi_sqlite_wal_pages", "Pages in the write-ahead log at the last checkpoint",
+                                    value=max(last.log_pages, 0))
+            yield GaugeMetricFamily("xinyi_sqlite_checkpoint_last_seconds", "Duration of the last checkpoint pass",
+                                    value=last.seconds)
 
 
 class ApiMetrics:
@@ -58,6 +84,7 @@ class ApiMetrics:
             "xinyi_rate_limited_requests", "Bank requests refused with 429 by the rate limit", registry=self.registry
         )
         self.registry.register(_ModelInfo(app_state))
+        self.registry.register(_WalCheckpoints(app_state))
 
     def record_score(self, grade: str | None, decision: str | None) -> None:
         """Count one score given to a bank."""

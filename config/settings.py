@@ -77,6 +77,15 @@ class Settings(BaseSettings):
         200, ge=1, description="Requests a bank account may make at once before the per-second rate applies; a "
         "score batch counts each enterprise."
     )
+    score_retention_days: int = Field(
+        730, ge=30, description="Days a score given to a bank is kept; `xinyi scores prune` deletes older ones (not "
+        "those a review request names; audit rows are never deleted). Keep it above the default horizon plus the "
+        "months banks take to report, or model monitoring loses the scores its outcomes belong to."
+    )
+    sqlite_checkpoint_seconds: float = Field(
+        1.0, ge=0, description="On SQLite, how often a background thread of each API process copies the write-ahead "
+        "log into the database file (0: SQLite checkpoints inside request commits instead; docs/operations.md)."
+    )
     score_anchor_points: float = Field(600.0, description="Scorecard score at the anchor odds.")
     score_anchor_odds: float = Field(50.0, gt=0, description="Good:bad odds at the anchor score (50 means 1:50).")
     score_pdo: float = Field(40.0, gt=0, description="Points to double the odds.")
