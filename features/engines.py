@@ -28,7 +28,9 @@ Result = TypeVar("Result")
 
 def partition_of(uscc: pd.Series | npt.NDArray[Any], partitions: int) -> npt.NDArray[np.int64]:
     """The partition of each USCC: a hash that is the same in every process and on every machine."""
-    values = np.asarray(uscc, dtype=object).astype(str).astype(object)
+    values = np.asarray(uscc, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":  # not all text already: as text first
+        values = values.astype(str).astype(object)
     hashed = pd.util.hash_array(values, categorize=False)
     return (hashed % np.uint64(partitions)).astype(np.int64)
 

@@ -41,6 +41,27 @@ def _ordered(first: Ints, second: Ints) -> bool:
     return bool(np.all((step > 0) | ((step == 0) & (np.diff(second) >= 0))))
 
 
+def _sort_order(first: Ints, second: Ints) -> Ints:
+    """The stable order of rows by (first, second), as ``np.lexsort((second, first))``: for non-negative
+    ``first`` and ``second`` in whole days (NAT first), one stable sort of a combined integer key, which on
+    nearly ordered rows is about twenty times faster than the lexsort."""
+    known = second != NAT
+    if not first.size or first.min() < 0 or not known.any():
+        return np.lexsort((second, first))
+    lowest = int(second[known].min())
+    days, rest = np.divmod(second - lowest, DAY_NS)
+    if np.any(rest[known] != 0):  # some time of day: the key would need nanoseconds and could overflow
+        return np.lexsort((second, first))
+    span = int(days[known].max()) + 2  # day 0 of the key is a missing date, then each day from the earliest
+    if (int(first.max()) + 1) * span >= 2**62:
+        return np.lexsort((second, first))
+    days += 1
+    days[~known] = 0
+    key = first * span
+    key += days
+    return np.argsort(key, kind="stable")
+
+
 def text(values: pd.Series) -> np.ndarray:
     """Codes and names as a fixed-width unicode array ("" for missing), so comparisons run in C, not per object."""
     names: Sequence[object]
@@ -235,7 +256,7 @@ class Encoded:
             rows = np.flatnonzero((enterprise >= 0) & (enterprise < enterprises))
         kept, kept_order = (enterprise, order_column) if rows is None else (enterprise[rows], order_column[rows])
         if not _ordered(kept, kept_order):  # ingest order usually is: skip the sort
-            by_order = np.lexsort((kept_order, kept))
+            by_order = _sort_order(kept, kept_order)
             rows = by_order if rows is None else rows[by_order]
         wanted = dict.fromkeys((spec.event, spec.available, *columns))
 
@@ -274,7 +295,7 @@ class Encoded:
 
     def total(self, values: Floats, mask: Mask) -> Floats:
         """Sum of ``values`` per enterprise (NaN amounts count as 0)."""
-        weights = np.nan_to_num(values[mask], nan=0.0)
+        weights = np.nan_to_num(values[mask], copy=False, nan=0.0)  # values[mask] is already a copy
         return np.bincount(self.enterprise[mask], weights=weights, minlength=self.enterprises).astype(np.float64)
 
     def reported(self, values: Floats, mask: Mask) -> Floats:
@@ -283,12 +304,23 @@ class Encoded:
 
     def sum_reported(self, values: Floats, mask: Mask) -> Floats:
         """Sum of the reported values per enterprise; NaN where none is reported (unknown, not zero)."""
-        return np.where(self.reported(values, mask) > 0, self.total(values, mask), np.nan)
+        n, total = self._reported_sums(values, mask)
+        return np.where(n > 0, total, np.nan)
 
     def mean_reported(self, values: Floats, mask: Mask) -> Floats:
         """Mean of the reported values per enterprise; NaN where none is reported."""
-        n = self.reported(values, mask)
-        return np.where(n > 0, self.total(values, mask) / np.where(n > 0, n, 1.0), np.nan)
+        n, total = self._reported_sums(values, mask)
+        return np.where(n > 0, total / np.where(n > 0, n, 1.0), np.nan)
+
+    def _reported_sums(self, values: Floats, mask: Mask) -> tuple[Floats, Floats]:
+        """Per enterprise, the rows of ``mask`` with a reported value and their sum (as :meth:`reported` and
+        :meth:`total`, from one selection: leaving out missing amounts only skips additions of +0.0, which
+        change no sum that starts at +0.0)."""
+        reported = mask & ~np.isnan(values)
+        who = self.enterprise[reported]
+        weights = np.nan_to_num(values[reported], copy=False)  # infinities as ``total`` counts them
+        return (np.bincount(who, minlength=self.enterprises).astype(np.float64),
+                np.bincount(who, weights=weights, minlength=self.enterprises).astype(np.float64))
 
     def any(self, mask: Mask) -> Floats:
         """1.0 where the enterprise has a row in ``mask``, else 0.0."""
