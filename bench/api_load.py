@@ -305,11 +305,12 @@ async def closed_loop(base: str, key: str, usccs: list[str], concurrency: int, s
     return latencies, failures, elapsed
 
 
-async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds: float
-                    ) -> tuple[list[float], list[int], int]:
+async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds: float,
+                    answered_at: list[float] | None = None) -> tuple[list[float], list[int], int]:
     """Requests sent at Poisson arrivals of ``rate`` a second whatever the answers, each on an idle connection
     (a new one when all are busy); latency from the planned send time, so a stalled server is not hidden by a
-    stalled generator (coordinated omission)."""
+    stalled generator (coordinated omission). ``answered_at`` (if given) gets each answer's arrival time
+    (``time.perf_counter``), for answers per second."""
     host, port = _endpoint(base)
     requests = [score_request(host, port, key, u) for u in usccs]
     latencies: list[float] = []
@@ -335,7 +336,10 @@ async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds:
             failures.append(0)  # no (well-formed) answer
             connection.close()
             return
-        latencies.append(time.perf_counter() - at)
+        answered = time.perf_counter()
+        latencies.append(answered - at)
+        if answered_at is not None:
+            answered_at.append(answered)
         idle.append(connection)
         if status != 200:
             failures.append(status)
