@@ -65,13 +65,14 @@ def serve(settings: Settings) -> None:
     """Serve the API with the champion model on ``settings.host:port``."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, freeze_startup_heap
     from api.db import migrate
     from scoring.service import ScoreService
 
     migrate(settings.resolved_database_url)
     provider = ScoreService.from_registry(settings)
     app = create_app(settings, provider)
+    freeze_startup_heap()
     console.print(
         f"[bold green]serving[/bold green] {settings.model_name} v{provider.model_version} "
         f"on http://{settings.host}:{settings.port} (Ctrl-C stops)"

@@ -55,7 +55,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
-from api.app import create_app
+from api.app import create_app, freeze_startup_heap
 from api.audit import write_event
 from api.db import make_engine, make_sessionmaker, migrate
 from api.db.models import Account, AuditEvent, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
@@ -131,7 +131,9 @@ def served_app() -> FastAPI:
         service = ScoreService(PdModelArtifact.load(model_dir), "bench_pd", "1", num_threads=1)
     else:
         service = ScoreService.from_registry(settings)
-    return create_app(settings, score_provider=service)
+    app = create_app(settings, score_provider=service)
+    freeze_startup_heap()  # as `xinyi serve` does
+    return app
 
 
 def in_process_us(service: ScoreService, profiles: list[dict[str, float | None]], repeats: int) -> list[float]:
