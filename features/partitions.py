@@ -152,10 +152,16 @@ def grouping(uscc: pa.Array, registry: Registry, partitions: int) -> tuple[np.nd
     position = np.where(known, found, 0)
     part_of = np.where(known, registry.owner[position], partitions).astype(np.int8 if partitions < 127 else np.int16)
     local_of = np.where(known, registry.local[position], 0).astype(np.int32)
-    parts, local = (part_of, local_of) if codes is None else (part_of[codes], local_of[codes])
+    if codes is None:
+        parts, local = part_of, local_of
+        rows_per_part = np.bincount(parts, minlength=partitions + 1)
+    else:
+        parts, local = part_of[codes], local_of[codes]
+        rows_per_code = np.bincount(codes, minlength=len(found))  # int64 codes: no conversion of every row
+        rows_per_part = np.bincount(part_of, weights=rows_per_code, minlength=partitions + 1).astype(np.int64)
     order = pc.array_sort_indices(pa.array(parts)).to_numpy().view(np.int64)  # stable: a counting sort
     bounds = np.zeros(partitions + 1, dtype=np.int64)
-    np.cumsum(np.bincount(parts, minlength=partitions + 1)[:partitions], out=bounds[1:])
+    np.cumsum(rows_per_part[:partitions], out=bounds[1:])
     return local, order, bounds
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.profile_columns import Encoded, change, month_numbers, month_of, months_since, ratio
+from features.profile_columns import Encoded, _sort_order, change, month_numbers, month_of, months_since, ratio
 
 D = pd.Timestamp("2024-06-30")
 
@@ -82,3 +82,13 @@ def test_ratio_change_and_months_since_keep_missing_missing() -> None:
     stamps = np.array([pd.Timestamp("2024-03-31").value, np.iinfo(np.int64).min])
     assert months_since(D, stamps)[0] == pytest.approx(91 / 30.4375) and math.isnan(months_since(D, stamps)[1])
     assert month_numbers(pd.Series(pd.to_datetime(["1970-01-01", "2024-06-01"]))).tolist() == [0, month_of(D)]
+
+
+def test_rows_out_of_order_sort_as_lexsort_does() -> None:
+    rng = np.random.default_rng(3)
+    day = 86_400 * 10**9
+    for timed in (False, True):
+        enterprise = rng.integers(0, 50, 2_000)
+        dates = rng.integers(-400, 400, 2_000) * day + (rng.integers(1, 5, 2_000) * 3_600 * 10**9 if timed else 0)
+        dates[rng.random(2_000) < 0.1] = np.iinfo(np.int64).min  # missing dates sort first
+        assert (_sort_order(enterprise, dates) == np.lexsort((dates, enterprise))).all()

@@ -106,6 +106,33 @@ def test_the_registry_finds_codes_by_binary_search_as_the_index_does(ingest_dir:
     assert registry.positions(pa.array([known[1], None])).tolist() == [expected[1], -1]
 
 
+def test_grouping_orders_rows_by_partition_keeping_their_order_unknown_last(ingest_dir: Path) -> None:
+    registry = partitions.Registry.of(ingest_dir, 3)
+    rng = np.random.default_rng(5)
+    known = list(registry.codes[rng.integers(0, len(registry.codes), 200)])
+    uscc = pa.array([*known, "91440300MA5NOTREG1", None, *known[:40]])
+    for column in (uscc, uscc.dictionary_encode()):  # as Parquet dictionary pages read, and as plain text
+        local, order, bounds = partitions.grouping(column, registry, 3)
+        found = registry.positions(uscc)
+        part = np.where(found >= 0, registry.owner[np.maximum(found, 0)], 3)
+        assert order.tolist() == np.argsort(part, kind="stable").tolist()
+        assert bounds.tolist() == np.searchsorted(part[order], np.arange(4)).tolist()
+        assert (local[found >= 0] == registry.local[found[found >= 0]]).all()
+
+
+def test_a_partition_joins_day_numbers_and_nanoseconds_of_its_batches() -> None:
+    order, bounds = np.array([1, 0]), np.array([0, 1, 2])
+    whole = pa.table({"on": pa.array(np.array(["2020-01-02", "NaT"], dtype="datetime64[ns]"))})
+    timed = pa.table({"on": pa.array(np.array(["2020-01-03T06:00", "2020-01-04"], dtype="datetime64[ns]"))})
+    held = [partitions_in_memory._HeldBatch.of(t, order, bounds) for t in (whole, timed, whole)]
+    assert [b.days for b in held] == [frozenset({"on"}), frozenset(), frozenset({"on"})]
+    for k in (0, 1):
+        rows = partitions_in_memory._gathered(held, "on", k)
+        expected = [t.column("on").to_numpy().view(np.int64)[order[k]] for t in (whole, timed, whole)]
+        assert rows.dtype == np.int64 and rows.tolist() == expected
+    assert partitions_in_memory._gathered(held[::2], "on", 0).tolist() == [NAT, NAT]
+
+
 def test_dates_are_held_as_day_numbers_only_when_no_time_of_day_is_lost() -> None:
     days = pa.array(np.array(["2020-01-01", "NaT", "1960-05-03"], dtype="datetime64[ns]"))
     held = partitions_in_memory.day_numbers(days)
