@@ -18,9 +18,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.ids import uuid7_time
@@ -91,8 +90,7 @@ def prune_scores(
     deleted = batches = 0
     while True:
         with factory.begin() as session:
-            result: CursorResult[Any] = session.execute(_DELETE_BATCH, {"cutoff": cutoff, "rows": batch_rows})
-            removed = result.rowcount
+            removed = session.connection().execute(_DELETE_BATCH, {"cutoff": cutoff, "rows": batch_rows}).rowcount
         batches += 1
         deleted += removed
         if removed < batch_rows:
