@@ -38,8 +38,9 @@ from features.profiles import CATALOGUE, FeatureSet
 class _HeldBatch:
     """One batch as read, its rows grouped by partition and each column converted once to what the encoder
     reads (``Encoded.of_arrow``), held small: dates as day numbers (int64 ns only when some has a time of day),
-    numbers float64 with NaN, ``_enterprise`` and text codes (into a table of its strings) in the narrowest
-    unsigned type that holds them. Partition ``k`` holds rows ``bounds[k]`` to ``bounds[k + 1]``."""
+    numbers float64 with NaN (float32 when every one is exactly a float32), ``_enterprise`` and text codes (into
+    a table of its strings) in the narrowest unsigned type that holds them. Partition ``k`` holds rows
+    ``bounds[k]`` to ``bounds[k + 1]``."""
 
     arrays: dict[str, np.ndarray]
     strings: dict[str, np.ndarray]
@@ -61,7 +62,7 @@ class _HeldBatch:
                 else:
                     days.add(name)
             elif pa.types.is_floating(kind):
-                values = arrow_floats(column)
+                values = _single_if_exact(arrow_floats(column))
             elif pa.types.is_dictionary(kind):
                 names = [str(n) for n in column.dictionary.to_pylist()]
                 strings[name] = np.array([*names, ""])
@@ -88,8 +89,20 @@ def _gathered(held: list[_HeldBatch], name: str, partition: int) -> np.ndarray:
     if any(as_days) and not all(as_days):  # some batch had a time of day: widen the others' pieces
         return np.concatenate([_nanoseconds(b.rows(name, partition)) if name in b.days else b.rows(name, partition)
                                for b in held])
-    joined = np.concatenate([b.rows(name, partition) for b in held])
+    joined = np.concatenate([b.rows(name, partition) for b in held])  # float32 and float64 pieces: float64
+    if joined.dtype == np.float32:  # numbers every batch held in single precision, widened exactly
+        return joined.astype(np.float64)
     return _nanoseconds(joined) if all(as_days) else joined
+
+
+def _single_if_exact(values: np.ndarray) -> np.ndarray:
+    """Numbers as float32 when every one of them is one exactly (counts, days, whole amounts below 2**24), so
+    the held copy takes half the memory and widens back to the same float64; otherwise as they are."""
+    head = values[:64]  # most columns of amounts fail here, before a pass over the batch
+    if not values.size or not np.array_equal(head.astype(np.float32), head, equal_nan=True):
+        return values
+    single = values.astype(np.float32)
+    return single if np.array_equal(single, values, equal_nan=True) else values
 
 
 def _nanoseconds(days: np.ndarray) -> np.ndarray:

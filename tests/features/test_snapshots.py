@@ -133,6 +133,22 @@ def test_a_partition_joins_day_numbers_and_nanoseconds_of_its_batches() -> None:
     assert partitions_in_memory._gathered(held[::2], "on", 0).tolist() == [NAT, NAT]
 
 
+def test_numbers_are_held_in_single_precision_only_when_every_one_is_exact() -> None:
+    order, bounds = np.array([1, 0]), np.array([0, 1, 2])
+    counts = pa.table({"n": pa.array([46.0, None])})
+    amounts = pa.table({"n": pa.array([-0.0, 3655.12])})
+    tables = [counts, amounts, counts]
+    held = [partitions_in_memory._HeldBatch.of(t, order, bounds) for t in tables]
+    assert [b.arrays["n"].dtype for b in held] == [np.float32, np.float64, np.float32]
+    for batches, read in ((held, tables), (held[::2], tables[::2])):  # mixed, and all single precision
+        for k in (0, 1):
+            rows = partitions_in_memory._gathered(batches, "n", k)
+            expected = np.array([t.column("n").to_numpy(zero_copy_only=False)[order[k]] for t in read], np.float64)
+            assert rows.dtype == np.float64
+            assert np.array_equal(rows, expected, equal_nan=True)
+            assert np.array_equal(np.signbit(rows), np.signbit(expected))
+
+
 def test_dates_are_held_as_day_numbers_only_when_no_time_of_day_is_lost() -> None:
     days = pa.array(np.array(["2020-01-01", "NaT", "1960-05-03"], dtype="datetime64[ns]"))
     held = partitions_in_memory.day_numbers(days)
