@@ -124,13 +124,24 @@ def test_a_partition_joins_day_numbers_and_nanoseconds_of_its_batches() -> None:
     order, bounds = np.array([1, 0]), np.array([0, 1, 2])
     whole = pa.table({"on": pa.array(np.array(["2020-01-02", "NaT"], dtype="datetime64[ns]"))})
     timed = pa.table({"on": pa.array(np.array(["2020-01-03T06:00", "2020-01-04"], dtype="datetime64[ns]"))})
-    held = [partitions_in_memory._HeldBatch.of(t, order, bounds) for t in (whole, timed, whole)]
-    assert [b.days for b in held] == [frozenset({"on"}), frozenset(), frozenset({"on"})]
-    for k in (0, 1):
-        rows = partitions_in_memory._gathered(held, "on", k)
-        expected = [t.column("on").to_numpy().view(np.int64)[order[k]] for t in (whole, timed, whole)]
-        assert rows.dtype == np.int64 and rows.tolist() == expected
-    assert partitions_in_memory._gathered(held[::2], "on", 0).tolist() == [NAT, NAT]
+    old = pa.table({"on": pa.array(np.array(["1850-03-01", "2020-01-05"], dtype="datetime64[ns]"))})
+    tables = [whole, timed, old, whole]
+    held = [partitions_in_memory._HeldBatch.of(t, order, bounds) for t in tables]
+    assert [partitions_in_memory._date_form(b, "on") for b in held] == ["short", "as read", "days", "short"]
+    assert held[0].arrays["on"].dtype == np.uint16 and held[2].arrays["on"].dtype == np.int32
+    for batches, read in ((held, tables), (held[::3], tables[::3]), (held[2:], tables[2:])):
+        for k in (0, 1):
+            rows = partitions_in_memory._gathered(batches, "on", k)
+            expected = [t.column("on").to_numpy().view(np.int64)[order[k]] for t in read]
+            assert rows.dtype == np.int64 and rows.tolist() == expected
+    assert partitions_in_memory._gathered(held[::3], "on", 0).tolist() == [NAT, NAT]
+    edges = np.array(["1900-01-01", "2079-06-05", "NaT"], dtype="datetime64[D]").astype("datetime64[ns]")
+    edge = partitions_in_memory._HeldBatch.of(pa.table({"on": pa.array(edges)}), np.arange(3), np.array([0, 3]))
+    assert partitions_in_memory._date_form(edge, "on") == "short"
+    assert partitions_in_memory._gathered([edge], "on", 0).tolist() == [*edges[:2].view(np.int64).tolist(), NAT]
+    late = pa.table({"on": pa.array(np.array(["2079-06-06"], dtype="datetime64[ns]"))})
+    assert partitions_in_memory._date_form(partitions_in_memory._HeldBatch.of(late, np.arange(1), np.array([0, 1])),
+                                           "on") == "days"
 
 
 def test_numbers_are_held_in_single_precision_only_when_every_one_is_exact() -> None:
