@@ -144,14 +144,16 @@ def test_a_partition_joins_day_numbers_and_nanoseconds_of_its_batches() -> None:
                                            "on") == "days"
 
 
-def test_numbers_are_held_in_single_precision_only_when_every_one_is_exact() -> None:
+def test_numbers_are_held_as_hundredths_or_single_precision_only_when_every_one_comes_back() -> None:
     order, bounds = np.array([1, 0]), np.array([0, 1, 2])
     counts = pa.table({"n": pa.array([46.0, None])})
-    amounts = pa.table({"n": pa.array([-0.0, 3655.12])})
-    tables = [counts, amounts, counts]
+    amounts = pa.table({"n": pa.array([-0.0, 3655.12])})  # -0.0 is not a number of hundredths given back
+    fen = pa.table({"n": pa.array([1626.5, -3655.12])})
+    noisy = pa.table({"n": pa.array([1626.4899999999998, 7.0])})
+    tables = [counts, amounts, fen, counts, noisy, fen]
     held = [partitions_in_memory._HeldBatch.of(t, order, bounds) for t in tables]
-    assert [b.arrays["n"].dtype for b in held] == [np.float32, np.float64, np.float32]
-    for batches, read in ((held, tables), (held[::2], tables[::2])):  # mixed, and all single precision
+    assert [b.arrays["n"].dtype for b in held] == [np.float32, np.float64, np.int32, np.float32, np.float64, np.int32]
+    for batches, read in ((held, tables), (held[::3], tables[::3]), (held[2::3], tables[2::3])):  # mixed, one form
         for k in (0, 1):
             rows = partitions_in_memory._gathered(batches, "n", k)
             expected = np.array([t.column("n").to_numpy(zero_copy_only=False)[order[k]] for t in read], np.float64)
