@@ -95,6 +95,20 @@ def pressure_seconds(kind: str) -> float | None:
     return int(first.rsplit("total=", 1)[1]) / 1e6
 
 
+def listen_overflows() -> int | None:
+    """Connection attempts the kernel dropped so far because a listening socket's accept queue was full
+    (``TcpExt ListenOverflows``, machine-wide). Each drop makes the client resend its SYN after 1, 3, 7, 15 … s,
+    so a few of them put multi-second latencies into a minute whose server was never stalled."""
+    try:
+        lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()
+                 if line.startswith("TcpExt:")]
+    except OSError:
+        return None
+    if len(lines) < 2 or "ListenOverflows" not in lines[0]:
+        return None
+    return int(lines[1][lines[0].index("ListenOverflows")])
+
+
 def checkpoint_seconds(base: str) -> float | None:
     """Seconds the server's background WAL checkpoints have taken so far (its /metrics), if it reports them."""
     try:
@@ -115,10 +129,16 @@ class Gauges:
     cpu_pressure: float | None = None
     io_pressure: float | None = None
     checkpoints: float | None = None
+    overflows: int | None = None
 
     @classmethod
     def read(cls, pid: int, base: str) -> Gauges:
-        return cls(tree_cpu_seconds(pid), pressure_seconds("cpu"), pressure_seconds("io"), checkpoint_seconds(base))
+        return cls(tree_cpu_seconds(pid), pressure_seconds("cpu"), pressure_seconds("io"), checkpoint_seconds(base),
+                   listen_overflows())
+
+    def dropped(self, later: Gauges) -> str:
+        """Connection attempts dropped by full accept queues over the minute (machine-wide), or '-'."""
+        return "-" if self.overflows is None or later.overflows is None else str(later.overflows - self.overflows)
 
     def share(self, later: Gauges, name: str, seconds: float) -> str:
         """``name`` over the minute, as a share of it (CPU in cores, pressure and checkpoints in %)."""
@@ -167,10 +187,11 @@ def main() -> int:
                   f"soak at {rate:.0f} req/s for {args.minutes} min, {args.workers} workers, {os.cpu_count()} cores")
             print("per minute: answers/s in its slowest second, seconds answering under half the offered rate, "
                   "server CPU (cores), CPU and IO pressure (% of the minute some task waited), background "
-                  "checkpoints (% of the minute), WAL and database size, load average")
+                  "checkpoints (% of the minute), WAL and database size, load average, connection attempts "
+                  "dropped by a full accept queue (SYN resent after 1, 3, 7 … s)")
             print(f"{'minute':>6} {'sent':>7} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'server MiB':>11} "
                   f"{'min/s':>6} {'s<½':>4} {'cpu':>5} {'cpu%':>5} {'io%':>4} {'ckpt%':>5} {'WAL MB':>7} "
-                  f"{'DB MB':>7} {'load':>5}")
+                  f"{'DB MB':>7} {'load':>5} {'SYN drops':>9}")
             statuses = Counter(failures)  # 0: no answer within the client's timeout
             memory, worst_p99, by_minute, stalls = [], 0.0, [], []
             database = Path(env["XINYI_DATABASE_URL"].removeprefix("sqlite:///"))
@@ -192,7 +213,7 @@ def main() -> int:
                       f"{before.share(after, 'cpu', seconds):>5} {before.share(after, 'cpu_pressure', seconds):>5} "
                       f"{before.share(after, 'io_pressure', seconds):>4} "
                       f"{before.share(after, 'checkpoints', seconds):>5} {file_mb(database, '-wal'):>7} "
-                      f"{file_mb(database, ''):>7} {os.getloadavg()[0]:>5.1f}", flush=True)
+                      f"{file_mb(database, ''):>7} {os.getloadavg()[0]:>5.1f} {before.dropped(after):>9}", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
