@@ -272,6 +272,14 @@ class Connection:
         self.writer.close()
 
 
+def quiet_generator() -> None:
+    """Freeze the load generator's own heap before a load phase (``api.app.freeze_startup_heap``, as the server
+    does): this process holds the trained model and the profile frames, and a full collection here walked them in
+    100-210 ms, landing in the measured latencies of whichever requests were in flight (an open-loop p99 of 17 or
+    110 ms at 200 req/s by chance, on every commit alike; docs/operations.md, load and soak)."""
+    freeze_startup_heap()
+
+
 async def _one(connection: Connection, request: bytes, uscc: str, latencies: list[float],
                failures: list[int]) -> None:
     started = time.perf_counter()
@@ -284,6 +292,7 @@ async def _one(connection: Connection, request: bytes, uscc: str, latencies: lis
 async def closed_loop(base: str, key: str, usccs: list[str], concurrency: int, seconds: float
                       ) -> tuple[list[float], list[int], float]:
     """``concurrency`` clients, each on its own connection, sending its next request when the answer arrives."""
+    quiet_generator()
     host, port = _endpoint(base)
     requests = [score_request(host, port, key, u) for u in usccs]
     latencies: list[float] = []
@@ -313,6 +322,7 @@ async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds:
     (a new one when all are busy); latency from the planned send time, so a stalled server is not hidden by a
     stalled generator (coordinated omission). ``answered_at`` (if given) gets each answer's arrival time
     (``time.perf_counter``), for answers per second."""
+    quiet_generator()
     host, port = _endpoint(base)
     requests = [score_request(host, port, key, u) for u in usccs]
     latencies: list[float] = []
