@@ -19,7 +19,8 @@ database (a temporary SQLite file, or with ``--database-url postgresql+psycopg:/
 afterwards), enterprises, profiles, grants and one bank key; or the registry's champion with ``--champion``. The
 server is uvicorn on 127.0.0.1 with ``--workers`` processes (default 1). The load generator runs in this process
 on the same cores: raw asyncio streams sending pre-built requests, each answer read in full and checked (status
-200, JSON naming the USCC asked about, with a score). The bank's rate limit is off for the run. Usage::
+200, JSON naming the USCC asked about, with a score), its own heap frozen before each load phase so that its
+garbage collections do not count as the server's latency. The bank's rate limit is off for the run. Usage::
 
     .venv/bin/python bench/api_load.py [--workers 1] [--concurrency 1 8] [--rate 200] [--seconds 15]
         [--database-url URL] [--model-cache DIR]
