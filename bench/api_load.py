@@ -17,12 +17,13 @@ The model is trained here (≥ 300 trees, the project's parameters with a slower
 training frame (``--model-cache DIR`` keeps it for the next run), saved in a temporary data directory with a fresh
 database (a temporary SQLite file, or with ``--database-url postgresql+psycopg://…`` a fresh schema there, dropped
 afterwards), enterprises, profiles, grants and one bank key; or the registry's champion with ``--champion``. The
-server is uvicorn on 127.0.0.1 with ``--workers`` processes (default 1). The load generator runs in this process
+server is uvicorn on 127.0.0.1 with ``--workers`` processes (default one per core, as ``XINYI_WORKERS`` would be set
+in production; ``api.serving``). The load generator runs in this process
 on the same cores: raw asyncio streams sending pre-built requests, each answer read in full and checked (status
 200, JSON naming the USCC asked about, with a score), its own heap frozen before each load phase so that its
 garbage collections do not count as the server's latency. The bank's rate limit is off for the run. Usage::
 
-    .venv/bin/python bench/api_load.py [--workers 1] [--concurrency 1 8] [--rate 200] [--seconds 15]
+    .venv/bin/python bench/api_load.py [--workers N] [--concurrency 1 8] [--rate 200] [--seconds 15]
         [--database-url URL] [--model-cache DIR]
 """
 
@@ -62,6 +63,7 @@ from api.db import make_engine, make_sessionmaker, migrate
 from api.db.models import Account, AuditEvent, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
 from api.schemas import DEFAULT_SCOPES
 from api.security import issue_key
+from api.serving import run_workers
 from bench.results import record
 from config.settings import Settings, get_settings
 from features.catalogue import FEATURE_NAMES
@@ -175,25 +177,15 @@ def empty_app() -> FastAPI:
 
 def serve(app: str, port: int, workers: int) -> None:
     """uvicorn serving the factory ``app`` on 127.0.0.1:``port`` with ``workers`` processes (run in the server's
-    own process, see ``start_server``).
-
-    With several workers ``uvicorn --workers`` binds ``socket.socket(AF_INET)``, whose ``proto`` is 0, and asyncio
-    sets TCP_NODELAY only on connections accepted from a socket whose ``proto`` is IPPROTO_TCP: every answer's
-    body then waits behind its headers for the client's delayed ACK (Nagle), 40 ms and more per request (uvicorn
-    issue #3149). So the listening socket is made here as a TCP socket and handed to uvicorn's worker supervisor."""
+    own process, see ``start_server``): as ``xinyi serve`` does, several workers share a TCP socket made by
+    ``api.serving`` (uvicorn's own ``--workers`` would leave Nagle's algorithm on every connection)."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(app, factory=True, host="127.0.0.1", port=port, workers=workers, log_level="warning",
-                            access_log=False)
-    if workers == 1:
-        uvicorn.Server(config).run()
+    if workers > 1:
+        run_workers(app, "127.0.0.1", port, workers)
         return
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    config = uvicorn.Config(app, factory=True, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.Server(config).run()
 
 
 def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_load:served_app"
@@ -509,8 +501,8 @@ def measure_server(env: dict[str, str], workers: int, app: str, key: str, usccs:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="uvicorn worker processes (1: on SQLite two processes wait on each other's writes)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="server worker processes, as XINYI_WORKERS (default: one per core, %(default)s here)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="closed-loop clients")
     parser.add_argument("--rate", type=float, default=200.0,
                         help="open-loop offered rate (req/s); 0 skips the open loop")

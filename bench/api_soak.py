@@ -16,7 +16,7 @@ enterprises, grants and one bank key, uvicorn with ``--workers`` processes on lo
 Targets: no error over the whole soak; server memory at the end within 10 % of its level after the first
 minute (warm caches, connections open). Usage::
 
-    .venv/bin/python bench/api_soak.py [--minutes 10] [--load 0.7] [--workers 2] [--model-cache DIR]
+    .venv/bin/python bench/api_soak.py [--minutes 10] [--load 0.7] [--workers N] [--model-cache DIR]
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--load", type=float, default=0.7, help="share of the measured capacity offered")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (one: as bench/api_load.py, SQLite)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="server worker processes (default one per core, as bench/api_load.py: %(default)s here)")
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop clients measuring capacity")
     parser.add_argument("--capacity-seconds", type=float, default=20.0)
     parser.add_argument("--enterprises", type=int, default=500)

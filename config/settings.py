@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     seed: int = Field(20260401, description="Seed of the synthetic region and of model training.")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Processes serving the API (`xinyi serve`), sharing its port: one per core to "
+        "use the machine (docs/operations.md, load and soak)."
+    )
     dask_scheduler: str | None = Field(
         None,
         description="Dask scheduler address (tcp://host:8786) for building profiles and for `xinyi-models train`; "
