@@ -22,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
+from api.db.direct import DirectStatement
 from api.db.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -59,22 +60,24 @@ def _fields(row: AuditEvent) -> dict[str, Any]:
     return {name: getattr(row, name) for name in HASHED_FIELDS}
 
 
-_CLAIM_HEAD = (
+_CLAIM_HEAD = DirectStatement(
     update(AuditChainHead)
     .where(AuditChainHead.id == HEAD_ID)
     .values(seq=AuditChainHead.seq + bindparam("count"))
     .returning(AuditChainHead.seq, AuditChainHead.last_hash)
 )
 """Locks the head (a row lock on PostgreSQL, the write lock on SQLite) and reads it, in one statement."""
-_MOVE_HEAD = update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_hash=bindparam("last_hash"))
+_MOVE_HEAD = DirectStatement(
+    update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_hash=bindparam("last_hash"))
+)
 
 
-_INSERT_EVENT = insert(AuditEvent)
+_INSERT_EVENT = DirectStatement(insert(AuditEvent))
 
 
 def _claim(connection: Connection, count: int) -> tuple[int, str]:
     """Lock the head and move its ``seq`` on by ``count``: the ``seq`` and hash of the row the new ones follow."""
-    claimed = connection.execute(_CLAIM_HEAD, {"count": count}).first()
+    claimed = _CLAIM_HEAD.first(connection, {"count": count})
     if claimed is None:
         raise AppendOnlyError("audit_chain_head has no row: migrate the database (xinyi migrate) first")
     return claimed[0] - count, claimed[1]
@@ -89,8 +92,8 @@ def append_row(session: Session, fields: dict[str, Any]) -> None:
     connection = session.connection()
     last_seq, prev_hash = _claim(connection, 1)
     row_hash = compute_row_hash(fields, prev_hash)
-    connection.execute(_INSERT_EVENT, {**fields, "seq": last_seq + 1, "prev_hash": prev_hash, "row_hash": row_hash})
-    connection.execute(_MOVE_HEAD, {"last_hash": row_hash})
+    _INSERT_EVENT.rows(connection, {**fields, "seq": last_seq + 1, "prev_hash": prev_hash, "row_hash": row_hash})
+    _MOVE_HEAD.rows(connection, {"last_hash": row_hash})
 
 
 def append_to_chain(session: Session, events: list[AuditEvent]) -> None:
@@ -106,7 +109,7 @@ def append_to_chain(session: Session, events: list[AuditEvent]) -> None:
         row.seq = last_seq + offset
         row.prev_hash = prev_hash
         row.row_hash = prev_hash = compute_row_hash(_fields(row), prev_hash)
-    connection.execute(_MOVE_HEAD, {"last_hash": prev_hash})
+    _MOVE_HEAD.rows(connection, {"last_hash": prev_hash})
 
 
 @event.listens_for(Session, "before_flush")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import note_actor, note_uscc
+from api.db.direct import DirectStatement
 from api.db.models import PURPOSES, Account, Authorisation, Bank, Enterprise, utcnow
 from api.db.session import SessionSlots, commits_without_waiting
 from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
@@ -191,7 +192,7 @@ class ScoringGrant:
     data_scopes: tuple[str, ...]
 
 
-_ENTERPRISE_AND_ACTIVE_GRANTS = (
+_ENTERPRISE_AND_ACTIVE_GRANTS = DirectStatement(
     select(Enterprise.uscc, Authorisation.scopes)
     .outerjoin(Authorisation, and_(
         Authorisation.uscc == Enterprise.uscc,
@@ -207,9 +208,9 @@ def scoring_grant(session: Session, uscc: str, bank_id: int, purpose: str = "pre
     """The enterprise and its granted data scopes, if it has authorised ``bank_id`` to score it for ``purpose``:
     404 for an unknown USCC, 403 without an active grant covering scoring. The one check single and batch scores
     share, read fresh on every request (one Core statement), so a revocation holds from the next request on."""
-    rows = session.connection().execute(
-        _ENTERPRISE_AND_ACTIVE_GRANTS, {"uscc": uscc, "bank_id": bank_id, "purpose": purpose, "now": utcnow()}
-    ).all()
+    rows = _ENTERPRISE_AND_ACTIVE_GRANTS.rows(
+        session.connection(), {"uscc": uscc, "bank_id": bank_id, "purpose": purpose, "now": utcnow()}
+    )
     if not rows:
         raise NotFound("No enterprise with this USCC is registered on the platform.")
     grants = [scopes for _, scopes in rows if scopes is not None and SCORE_SCOPE in scopes]

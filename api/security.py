@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.db.direct import DirectStatement
 from api.db.models import Account, ApiKey, utcnow
 from api.throttle import FailedKeyThrottle
 from config.settings import Settings
@@ -171,7 +172,7 @@ class KeyVerifier:
 
     def _verify(self, session: Session, parsed: ParsedKey) -> Account:
         connection = session.connection()
-        found = connection.execute(_KEY_AND_ACCOUNT, {"key_id": parsed.key_id}).first()
+        found = _KEY_AND_ACCOUNT.first(connection, {"key_id": parsed.key_id})
         if found is None:
             raise InvalidKeyError("unknown key")
         key_row_id, key_hash, revoked_at, expires_at, *account_values = found
@@ -209,7 +210,7 @@ def _loaded_account(session: Session, columns: dict[str, Any]) -> Account:
 
 
 _ACCOUNT_COLUMNS = tuple(column.key for column in Account.__table__.columns)
-_KEY_AND_ACCOUNT = (
+_KEY_AND_ACCOUNT = DirectStatement(
     select(ApiKey.id, ApiKey.hash, ApiKey.revoked_at, ApiKey.expires_at,
            *(getattr(Account, name) for name in _ACCOUNT_COLUMNS))
     .join(Account, Account.id == ApiKey.account_id)

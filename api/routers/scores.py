@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from api.audit import note_detail, note_uscc, outcome_of, record_in
+from api.db.direct import DirectStatement
 from api.db.ids import uuid7
 from api.db.models import AuditEvent, EnterpriseProfile, ScoreResponse, utcnow
 from api.deps import (
@@ -110,13 +111,13 @@ def score_out(row: ScoreResponse) -> ScoreOut:
     return score_body({name: getattr(row, name) for name in STORED_FIELDS})
 
 
-_LATEST_PROFILE = (
+_LATEST_PROFILE = DirectStatement(
     select(EnterpriseProfile.as_of, EnterpriseProfile.features, EnterpriseProfile.policy_facts)
     .where(EnterpriseProfile.uscc == bindparam("uscc"))
     .order_by(EnterpriseProfile.as_of.desc())
     .limit(1)
 )
-_KEEP_RESPONSE = insert(ScoreResponse)
+_KEEP_RESPONSE = DirectStatement(insert(ScoreResponse))
 
 
 def assess_and_keep(
@@ -131,7 +132,7 @@ def assess_and_keep(
     Reads and the insert are Core statements on the session's connection (no ORM objects are built): this is
     the hot path of ``POST /v1/scores``."""
     connection = session.connection()
-    profile = connection.execute(_LATEST_PROFILE, {"uscc": grant.uscc}).first()
+    profile = _LATEST_PROFILE.first(connection, {"uscc": grant.uscc})
     if profile is None:
         raise NoProfile("The enterprise has no profile to score yet.")
     as_of, features, policy_facts = profile
@@ -172,7 +173,7 @@ def assess_and_keep(
 
 def keep_response(session: Session, stored: dict[str, Any]) -> None:
     """Insert a score as given (its ``assess_and_keep`` column values), in the session's transaction."""
-    session.connection().execute(_KEEP_RESPONSE, stored)
+    _KEEP_RESPONSE.rows(session.connection(), stored)
 
 
 @router.post(
