@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -199,6 +200,7 @@ def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_l
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                settle(server.pid, deadline)
                 return server
         except httpx.TransportError:
             pass
@@ -207,6 +209,32 @@ def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_l
         time.sleep(0.3)
     server.terminate()
     raise SystemExit("the server did not become ready in 120 s")
+
+
+def settle(pid: int, deadline: float, window_s: float = 0.5, idle_share: float = 0.05) -> None:
+    """Wait until the server's process tree is idle (under ``idle_share`` of a core over ``window_s``): /readyz
+    answers as soon as one worker is up, while the others may still be loading the model, which took a core from
+    the first and slowed the first seconds of the load (an open-loop p99 of 322 ms with two workers, 6 Dec)."""
+    root = psutil.Process(pid)
+
+    def cpu_seconds() -> float:
+        total = 0.0
+        for process in (root, *root.children(recursive=True)):
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    before = cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = cpu_seconds()
+        if now - before < idle_share * window_s:
+            return
+        before = now
+    raise SystemExit("the server did not settle (its processes kept the CPU busy) before the start-up deadline")
 
 
 def _endpoint(base: str) -> tuple[str, int]:
