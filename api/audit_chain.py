@@ -86,8 +86,9 @@ def _claim(connection: Connection, count: int) -> tuple[int, str]:
 def append_row(session: Session, fields: dict[str, Any]) -> None:
     """Chain and insert one audit row, given as its ``HASHED_FIELDS``, in the session's transaction at once.
 
-    The same head lock, hash and head move as ``append_to_chain``, as three Core statements instead of the
-    unit of work's flush: the hot path of ``POST /v1/scores`` (``api.audit.record_in``).
+    The same head lock, hash and head move as ``append_to_chain``, as three statements on the cursor
+    (``api.db.direct``) instead of the unit of work's flush: the hot path of ``POST /v1/scores``
+    (``api.audit.record_in``).
     """
     connection = session.connection()
     last_seq, prev_hash = _claim(connection, 1)

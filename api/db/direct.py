@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -43,7 +43,7 @@ class DirectStatement:
     statement that would need one is refused when first prepared), nor are expanding (IN-list) parameters.
     """
 
-    def __init__(self, statement: Select[Unpack[tuple[Any, ...]]] | UpdateBase) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | UpdateBase) -> None:
         self.statement = statement
         self._prepared: dict[tuple[str, frozenset[str]], _Prepared] = {}
 

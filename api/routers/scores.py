@@ -129,8 +129,8 @@ def assess_and_keep(
     path of single and batch requests; returns the stored row's column values. With ``keep=False`` nothing is
     written: the caller inserts the row (``keep_response``) and commits it with its audit row.
 
-    Reads and the insert are Core statements on the session's connection (no ORM objects are built): this is
-    the hot path of ``POST /v1/scores``."""
+    Reads and the insert run on the session's connection's cursor (``api.db.direct``; no ORM objects, no
+    execution context): this is the hot path of ``POST /v1/scores``."""
     connection = session.connection()
     profile = _LATEST_PROFILE.first(connection, {"uscc": grant.uscc})
     if profile is None:
