@@ -338,11 +338,13 @@ async def closed_loop(base: str, key: str, usccs: list[str], concurrency: int, s
 
 
 async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds: float,
-                    answered_at: list[float] | None = None) -> tuple[list[float], list[int], int]:
+                    answered_at: list[float] | None = None, lateness: list[float] | None = None
+                    ) -> tuple[list[float], list[int], int]:
     """Requests sent at Poisson arrivals of ``rate`` a second whatever the answers, each on an idle connection
     (a new one when all are busy); latency from the planned send time, so a stalled server is not hidden by a
     stalled generator (coordinated omission). ``answered_at`` (if given) gets each answer's arrival time
-    (``time.perf_counter``), for answers per second."""
+    (``time.perf_counter``), for answers per second; ``lateness`` how long after its planned time each request
+    started on its way (the generator's own timer and work, counted in the latencies)."""
     quiet_generator()
     host, port = _endpoint(base)
     requests = [score_request(host, port, key, u) for u in usccs]
@@ -354,6 +356,8 @@ async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds:
     rng = random.Random(7)
 
     async def timed(i: int, at: float) -> None:
+        if lateness is not None:
+            lateness.append(time.perf_counter() - at)
         connection = None
         while idle and connection is None:  # the most recently used first; stale ones are closed, not reused
             candidate = idle.pop()
@@ -569,14 +573,17 @@ def main() -> None:
         if args.rate > 0:
             port = free_port()
             server = start_server(env, args.workers, port)
+            late: list[float] = []
             try:
                 latencies, failures, sent = asyncio.run(
-                    open_loop(f"http://127.0.0.1:{port}", key, usccs, args.rate, args.seconds))
+                    open_loop(f"http://127.0.0.1:{port}", key, usccs, args.rate, args.seconds, lateness=late))
             finally:
                 _stop(server)
             open_p50, open_p99 = ms(latencies, 50), ms(latencies, 99)
             print(f"\nopen loop, {args.rate:g} req/s offered (Poisson), {sent} requests: p50 {open_p50:.2f} ms   "
                   f"p99 {open_p99:.2f} ms   non-200 or wrong body: {len(failures)}")
+            print(f"  of which the generator's lateness (its timer and its own work before each send, counted in "
+                  f"the latencies): p50 {ms(late, 50):.2f} ms, p99 {ms(late, 99):.2f} ms")
 
         empty = measure_server(env, args.workers, "api_load:empty_app", key, usccs,
                                [min(args.concurrency), max(args.concurrency)], args.seconds / 2,
