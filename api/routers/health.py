@@ -15,8 +15,9 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz", name="health.live", summary="The process is up")
-def healthz() -> dict[str, str]:
-    """Liveness: answers as long as the process serves requests."""
+async def healthz() -> dict[str, str]:
+    """Liveness: answers as long as the process's event loop turns, on the loop itself (no thread-pool hop, so
+    a pool busy with PostgreSQL work does not make a live worker look dead)."""
     return {"status": "ok"}
 
 

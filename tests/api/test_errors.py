@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import anyio
+import anyio.to_thread
+import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -109,3 +113,30 @@ def test_openapi_groups_routes_by_user(client: TestClient) -> None:
     assert tags == {"bank", "enterprise", "operator", "ops", "regulator"}
     assert tags == {t["name"] for t in spec["tags"]}  # every group is described
     assert client.get("/docs").status_code == 200
+
+
+def test_liveness_answers_while_every_worker_thread_is_taken(app: FastAPI) -> None:
+    """``/healthz`` runs on the event loop: a thread pool full of slow database work does not make it time out."""
+
+    async def probe_with_the_pool_taken() -> int:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = 1
+        taken, done = anyio.Event(), anyio.Event()
+
+        async def slow_database_work() -> None:
+            async with limiter:  # holds the pool's one thread until the probe is over
+                taken.set()
+                await done.wait()
+
+        status = 0  # no answer within 5 s
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(slow_database_work)
+            await taken.wait()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                with anyio.move_on_after(5):
+                    status = (await client.get("/healthz")).status_code
+            done.set()
+        return status
+
+    assert anyio.run(probe_with_the_pool_taken) == 200
