@@ -211,26 +211,27 @@ def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_l
     raise SystemExit("the server did not become ready in 120 s")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its children so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def settle(pid: int, deadline: float, window_s: float = 0.5, idle_share: float = 0.05) -> None:
     """Wait until the server's process tree is idle (under ``idle_share`` of a core over ``window_s``): /readyz
     answers as soon as one worker is up, while the others may still be loading the model, which took a core from
     the first and slowed the first seconds of the load (an open-loop p99 of 322 ms with two workers, 6 Dec)."""
-    root = psutil.Process(pid)
-
-    def cpu_seconds() -> float:
-        total = 0.0
-        for process in (root, *root.children(recursive=True)):
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
-
-    before = cpu_seconds()
+    before = tree_cpu_seconds(pid)
     while time.monotonic() < deadline:
         time.sleep(window_s)
-        now = cpu_seconds()
+        now = tree_cpu_seconds(pid)
         if now - before < idle_share * window_s:
             return
         before = now

@@ -46,6 +46,7 @@ from api_load import (  # bench/api_load.py: the same server and load generator
     seed_database,
     server_environment,
     start_server,
+    tree_cpu_seconds,
 )
 
 from bench.results import record
@@ -70,19 +71,6 @@ def file_mb(database: Path, suffix: str) -> str:
     """Size of the SQLite database file (``suffix`` ''), or its ``-wal`` log, in MB; '-' when there is none."""
     path = database.with_name(database.name + suffix)
     return f"{path.stat().st_size / 1e6:.1f}" if path.exists() else "-"
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and all its children so far."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def pressure_seconds(kind: str) -> float | None:

@@ -15,14 +15,9 @@ import httpx
 import pytest
 
 from api.serving import run_workers, tcp_listening_socket
+from tests.utils.live_server import free_port, wait_until_answering
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_listening_socket_is_tcp_so_accepted_connections_get_nodelay() -> None:
@@ -43,27 +38,18 @@ def test_the_listening_socket_is_tcp_so_accepted_connections_get_nodelay() -> No
 
 def test_one_worker_is_not_a_supervisor_job() -> None:
     with pytest.raises(ValueError, match="workers: 1 given"):
-        run_workers("tests.api.serving_apps:pid_app", "127.0.0.1", _free_port(), 1)
+        run_workers("tests.api.serving_apps:pid_app", "127.0.0.1", free_port(), 1)
 
 
 @pytest.fixture
 def two_workers() -> Iterator[str]:
     """``run_workers`` with two processes of the pid app, in a child process; its base URL."""
-    port = _free_port()
+    port = free_port()
     code = f"from api.serving import run_workers; run_workers('tests.api.serving_apps:pid_app', '127.0.0.1', {port}, 2)"
     child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/pid", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert child.poll() is None, "the supervisor exited while starting"
-            assert time.monotonic() < deadline, "no worker answered within 60 s"
-            time.sleep(0.2)
+        wait_until_answering(f"{base}/pid", child, 60)
         yield base
     finally:
         child.send_signal(signal.SIGTERM)

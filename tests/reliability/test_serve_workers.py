@@ -4,10 +4,8 @@ the champion, answering a bank's score; SIGTERM stops them all."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import psutil
@@ -15,34 +13,20 @@ import pytest
 
 from api.pipeline import DemoPipeline
 from tests.reliability.conftest import REPO, Region
+from tests.utils.live_server import free_port, wait_until_answering
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_two_workers_serve_the_champion_and_stop_together(region: Region) -> None:
     accounts = DemoPipeline(region.settings).database()
     bank, enterprise = accounts.by_label("bank_a"), accounts.by_label("enterprise_1")
-    port = _free_port()
+    port = free_port()
     env = {**region.env, "XINYI_WORKERS": "2", "XINYI_PORT": str(port)}
     server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "xinyi serve exited while starting"
-            assert time.monotonic() < deadline, "not ready within 300 s"
-            time.sleep(0.3)
+        wait_until_answering(f"{base}/readyz", server, 300)
         workers = psutil.Process(server.pid).children(recursive=True)
         assert len([w for w in workers if "spawn_main" in " ".join(w.cmdline())]) == 2  # not the resource tracker
         for _ in range(4):  # fresh connections, whichever worker takes each
