@@ -5,10 +5,10 @@ quick look. Each bench runs as its own process with ``BENCH_RESULTS`` naming a f
 :func:`bench.results.record` calls append to; a bench that records nothing is listed with its exit status and
 the last lines it printed.
 
-Each bench's outcome (figures, command, status, seconds, date, commit, size, machine and the load average when it
-started and ended) is kept in a JSON file next to the page (docs/benchmarks.json). A run without ``--only``
-starts that file afresh; ``--only X`` replaces only X's entry and keeps the others, so a full run can be made in
-pieces at different times. The page is re-rendered from all entries after each bench. Usage::
+Each bench's outcome (figures, command, status, seconds, date, commit, size, machine, and the speed probe and the
+load average when it started and ended) is kept in a JSON file next to the page (docs/benchmarks.json). A run
+without ``--only`` starts that file afresh; ``--only X`` replaces only X's entry and keeps the others, so a full
+run can be made in pieces at different times. The page is re-rendered from all entries after each bench. Usage::
 
     .venv/bin/python bench/report.py [--size quick|full] [--only ingest_throughput ...] [--out docs/benchmarks.md]
 """
@@ -96,6 +96,9 @@ class Outcome:
     load_end: list[float] = field(default_factory=list)
     machine: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    probe_start: float | None = None
+    """``speed_probe`` just before the bench (None in entries kept from before the probe existed)."""
+    probe_end: float | None = None
 
     @property
     def bench(self) -> Bench:
@@ -114,6 +117,7 @@ def run(bench: Bench, size: str, timeout: float, note: str = "") -> Outcome:
     with tempfile.NamedTemporaryFile(prefix=f"bench-{bench.script}-", suffix=".jsonl", delete=False) as handle:
         results = Path(handle.name)
     date, commit, load_start = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), _commit(), _load()
+    probe_start = speed_probe()
     started = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=ROOT, env={**os.environ, "BENCH_RESULTS": str(results)},
@@ -127,7 +131,22 @@ def run(bench: Bench, size: str, timeout: float, note: str = "") -> Outcome:
     figures = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
     results.unlink(missing_ok=True)
     return Outcome(bench.script, ["python", *command[1:]], status, seconds, figures, output[-TAIL_LINES:], size,
-                   date, commit, load_start, _load(), machine(), note)
+                   date, commit, load_start, _load(), machine(), note, probe_start, speed_probe())
+
+
+def speed_probe(iterations: int = 3_000_000, repeats: int = 3) -> float:
+    """CPU seconds of a fixed pure-Python loop, the best of ``repeats``: how fast this host runs right now. The
+    shared hosts drift: on 6 Dec 2026 the same loop took 0.096 s and, within the hour, 0.18-0.195 s, and every
+    timing of a bench (in-process model cost, app CPU a request) moved with it. CPU time, so a busy machine's
+    waiting does not count; a slow spell of the host itself does."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        total = 0
+        for i in range(iterations):
+            total += i
+        best = min(best, time.process_time() - started)
+    return round(best, 4)
 
 
 def _load() -> list[float]:

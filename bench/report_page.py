@@ -69,7 +69,8 @@ def _header(outcomes: list[Outcome], waiting: list[Bench], now_machine: dict[str
                                 for size in sorted({o.size for o in outcomes}))
         lines += [f"Run {span} with {commands} (`bench/report.py`), one bench at a time; each section below "
                   "states its bench's date, commit and the load average it ran under (above the core count, other "
-                  "work shared the cores).", ""]
+                  "work shared the cores), and since 6 Dec 2026 a speed probe of the host before and after (its "
+                  "slow spells double every timing).", ""]
     lines += [f"Machine: {'; or '.join(sorted(machines))}.", ""]
     if waiting:
         lines += [f"Not run yet: {', '.join(b.script for b in waiting)}.", ""]
@@ -101,6 +102,10 @@ def _section(outcome: Outcome, page_machines: int) -> list[str]:
         lines[-1] += f" Needs {bench.needs}."
     if page_machines > 1 and outcome.machine:
         lines[-1] += f" Machine: {_machine_line(outcome.machine)}."
+    if outcome.probe_start is not None and outcome.probe_end is not None:
+        lines[-1] += (f" Speed probe (`bench.report.speed_probe`, CPU seconds of a fixed pure-Python loop; about 0.1 s"
+                      f" on a fast spell of the Intel hosts, twice that on a slow one): {outcome.probe_start:.3f} at"
+                      f" the start, {outcome.probe_end:.3f} at the end.")
     if outcome.note:
         lines += ["", outcome.note]
     notes = [f"- {f['name']}: {f['note']}" for f in outcome.figures if f.get("note")]

@@ -56,6 +56,18 @@ def test_page_names_size_machine_targets_and_benches_without_figures(tmp_path: P
     assert "| api | api_fuzz | *no recorded figures* | | | | ok |" in page
     assert "total: 0 failures" in page
     assert "Not run yet: profile_build," in page and "api_soak." in page
+    assert "Speed probe" not in page  # outcomes kept from before the probe have none to show
+
+
+def test_a_section_shows_the_speed_probe_before_and_after_its_bench(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    probed = outcome("audit_chain", 0, [figure("appends a second", 900.0)], date="2026-12-06 01:00 UTC",
+                     commit="cccc333")
+    probed.probe_start, probed.probe_end = 0.0961, 0.1874
+    keep(out, probed, {})
+    page = out.read_text(encoding="utf-8")
+    assert "0.096 at the start, 0.187 at the end." in page
+    assert load_entries(results_path(out))["audit_chain"].probe_end == 0.1874
 
 
 def test_only_replaces_its_bench_and_keeps_the_others_with_their_own_date_commit_and_load(tmp_path: Path) -> None:
@@ -101,6 +113,7 @@ def test_only_runs_a_real_bench_and_merges_it_into_the_kept_entries(tmp_path: Pa
     assert status == 0 and set(entries) == {"audit_chain", "api_soak"}
     chain = entries["audit_chain"]
     assert chain.status == 0 and chain.size == "quick" and len(chain.load_start) == 3 and chain.commit
+    assert chain.probe_start is not None and chain.probe_start > 0 and chain.probe_end is not None
     assert "sqlite: audit append p50" in [f["name"] for f in chain.figures]
     assert all(f["bench"] == "audit_chain" and f["value"] > 0 for f in chain.figures)
     assert entries["api_soak"] == earlier
