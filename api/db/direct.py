@@ -54,8 +54,12 @@ class DirectStatement:
                              f"every column's value")
         binds: list[tuple[str, Processor]] = []
         fixed: dict[str, Any] = {}
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        for name in names or ():
+        if compiled.positional:
+            names = compiled.positiontup or []
+        else:  # the names the SQL uses (``binds`` also keys each anonymous parameter by its own id)
+            used = set(compiled.bind_names.values())
+            names = [name for name in compiled.binds if name in used]
+        for name in names:
             parameter = compiled.binds[name]
             if parameter.expanding:
                 raise ValueError(f"{self.statement}: expanding parameter {name!r} is not supported")
