@@ -18,7 +18,7 @@ training frame (``--model-cache DIR`` keeps it for the next run), saved in a tem
 database (a temporary SQLite file, or with ``--database-url postgresql+psycopg://…`` a fresh schema there, dropped
 afterwards), enterprises, profiles, grants and one bank key; or the registry's champion with ``--champion``. The
 server is uvicorn on 127.0.0.1 with ``--workers`` processes (default one per core, as ``XINYI_WORKERS`` would be set
-in production; ``api.serving``). The load generator runs in this process
+in production; ``api.serving``), loaded once all its processes are idle. The load generator runs in this process
 on the same cores: raw asyncio streams sending pre-built requests, each answer read in full and checked (status
 200, JSON naming the USCC asked about, with a score), its own heap frozen before each load phase so that its
 garbage collections do not count as the server's latency. The bank's rate limit is off for the run. Usage::
@@ -200,7 +200,11 @@ def start_server(env: dict[str, str], workers: int, port: int, app: str = "api_l
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                settle(server.pid, deadline)
+                try:
+                    settle(server.pid, deadline)
+                except SystemExit:
+                    server.terminate()  # not left serving after the bench gives up on it
+                    raise
                 return server
         except httpx.TransportError:
             pass
