@@ -65,13 +65,16 @@ def serve(settings: Settings) -> None:
     """Serve the API with the champion model on ``settings.host:port``, in ``settings.workers`` processes."""
     import uvicorn
 
-    from api.app import create_app, freeze_startup_heap
     from api.db import migrate
-    from api.serving import WORKER_APP, run_workers
+    from api.serving import WORKER_APP, app_from_environment, run_workers
     from scoring.service import ScoreService
 
     migrate(settings.resolved_database_url)
-    provider = ScoreService.from_registry(settings)  # here too with workers: no champion fails before they start
+    if settings.workers == 1:
+        app = app_from_environment(settings)
+        provider = app.state.score_provider
+    else:  # loaded here too, so that a missing champion fails before any worker starts
+        provider = ScoreService.from_registry(settings)
     processes = "" if settings.workers == 1 else f" in {settings.workers} worker processes"
     console.print(
         f"[bold green]serving[/bold green] {settings.model_name} v{provider.model_version} "
@@ -81,8 +84,6 @@ def serve(settings: Settings) -> None:
         del provider  # each worker loads its own
         run_workers(WORKER_APP, settings.host, settings.port, settings.workers)
         return
-    app = create_app(settings, provider)
-    freeze_startup_heap()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 

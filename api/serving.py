@@ -12,17 +12,20 @@ import socket
 
 from fastapi import FastAPI
 
+from config.settings import Settings
+
 WORKER_APP = "api.serving:app_from_environment"
 """The factory each worker process imports: it reads the same ``XINYI_*`` environment as its parent."""
 
 
-def app_from_environment() -> FastAPI:
-    """The app one worker serves: settings from the environment, the registry's champion, start-up heap frozen."""
+def app_from_environment(settings: Settings | None = None) -> FastAPI:
+    """The app one serving process serves: ``settings`` (by default from the environment, as a worker reads
+    them), the registry's champion, start-up heap frozen."""
     from api.app import create_app, freeze_startup_heap
     from config.settings import get_settings
     from scoring.service import ScoreService
 
-    settings = get_settings()
+    settings = settings or get_settings()
     app = create_app(settings, ScoreService.from_registry(settings))
     freeze_startup_heap()
     return app

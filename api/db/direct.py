@@ -70,8 +70,8 @@ class DirectStatement:
                 value = parameter.effective_value
                 fixed[name] = processor(value) if processor is not None else value
                 binds.append((name, None))
-        columns = self.statement.exported_columns if isinstance(self.statement, UpdateBase | Select) else ()
-        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                        for column in self.statement.exported_columns)  # RETURNING's, or none, for DML
         return _Prepared(compiled.string, bool(compiled.positional), tuple(binds), fixed, results)
 
     def _parameters(self, prepared: _Prepared, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:

@@ -4,7 +4,6 @@ revoke → 403; and every client method is an operation of the served OpenAPI do
 from __future__ import annotations
 
 import inspect
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from models.artifact import PdModelArtifact
 from models.train import feature_matrix
 from scoring.service import ScoreService
 from tests.api.factories import add_account, add_bank, add_enterprise, add_key, add_profile
+from tests.utils.live_server import free_port
 from tests.utils.training_frames import make_training_frame
 
 
@@ -43,13 +43,6 @@ def test_the_client_imports_nothing_from_the_server() -> None:
 
     assert all(line.split()[1].split(".")[0] in {"__future__", "time", "collections", "types", "typing", "urllib",
                                                   "httpx"} for line in imports), imports
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ chart has a year-on-year line.
 from __future__ import annotations
 
 import math
-import socket
 import threading
 import time
 import uuid
@@ -40,6 +39,7 @@ from tests.api.factories import (
     add_key,
     add_profile,
 )
+from tests.utils.live_server import free_port
 from tests.utils.training_frames import make_training_frame, small_trained_model
 
 PASSWORD = "portal-demo-password"
@@ -150,12 +150,6 @@ def _artifact_with_baseline() -> PdModelArtifact:
     return with_baseline(artifact, ScoreBaseline.from_log_odds(artifact.predict_log_odds(x), source="training panel"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def live_portal(folder: Path) -> Iterator[LiveRegion]:
     """Seed a SQLite region under ``folder`` and serve the whole app on 127.0.0.1 until the block ends."""
@@ -169,7 +163,7 @@ def live_portal(folder: Path) -> Iterator[LiveRegion]:
     finally:
         engine.dispose()
     app = create_app(settings, score_provider=service)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
