@@ -283,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_cmd = commands.add_parser("demo", help="build the demo region end to end and serve the API")
     demo_cmd.add_argument("--rebuild", action="store_true", help="rebuild every stage instead of reusing")
     demo_cmd.add_argument("--no-serve", action="store_true", help="stop after building and printing")
-    commands.add_parser("serve", help="serve the API with the registered champion model")
+    commands.add_parser("serve", help="serve the API with the registered champion model, in XINYI_WORKERS "
+                        "processes on one port")
     commands.add_parser("migrate", help="upgrade the service database to the latest schema")
     commands.add_parser("analyst", help="retrain on new loan outcomes; compare challenger and champion "
                         "(`xinyi analyst -h`)", add_help=False)
