@@ -147,7 +147,8 @@ class DemoPipeline:
         """Stage 2: validate every raw file; accepted rows typed, rejected rows quarantined with reasons."""
 
         def build() -> dict:
-            summary = ingest_region(self.region.raw_dir, self.root / "ingest")
+            summary = ingest_region(self.region.raw_dir, self.root / "ingest",
+                                    buckets=self.settings.profile_partitions)  # snapshots read without a shuffle
             return {
                 "summary": f"read {summary.total_read:,} rows: {summary.total_accepted:,} accepted, "
                 f"{summary.total_quarantined:,} quarantined, {summary.total_duplicates:,} duplicates",

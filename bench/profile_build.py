@@ -71,8 +71,9 @@ ingest, out, d, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
 def held(source, available, event):
-    return (f"(SELECT * FROM read_parquet('{ingest}/accepted/{source}.parquet') WHERE {available} <= DATE '{d}' "
-            f"AND {event} <= DATE '{d}' AND (_superseded_on IS NULL OR _superseded_on > DATE '{d}'))")
+    return (f"(SELECT * FROM read_parquet('{ingest}/accepted/{source}.parquet/*.parquet') "
+            f"WHERE {available} <= DATE '{d}' AND {event} <= DATE '{d}' "
+            f"AND (_superseded_on IS NULL OR _superseded_on > DATE '{d}'))")
 def ratio(num, den):
     return f"CASE WHEN {den} > 0 THEN {num} / {den} END"
 last12 = f"period >= date_trunc('month', DATE '{d}') - INTERVAL 11 MONTH"
@@ -169,13 +170,13 @@ def main() -> int:
                         help="generated tables are kept here and reused by a later run of the same size")
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
-    data = args.data_dir / f"{args.enterprises}"
+    data = args.data_dir / f"{args.enterprises}-buckets{args.partitions}"  # ingest buckets as the build partitions
     ingest = data / "ingest"
     stamp = data / "rows.json"
     if not stamp.exists():
         shutil.rmtree(data, ignore_errors=True)
         started = time.perf_counter()
-        rows = write_accepted(ingest, args.enterprises)
+        rows = write_accepted(ingest, args.enterprises, buckets=args.partitions)
         stamp.write_text(json.dumps(rows))
         print(f"generated {sum(rows.values()):,} records in {time.perf_counter() - started:.0f} s under {data}")
     rows = json.loads(stamp.read_text())

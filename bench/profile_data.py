@@ -1,8 +1,9 @@
 """Synthetic accepted tables at bench scale for ``bench/profile_build.py``: typed as ingest writes them.
 
-Written straight in the accepted layout (every canonical column, ``_superseded_on``, ``_file``, ``_line``), a
-block of enterprises at a time so memory stays small: registration, 36 months of tax, 30 of social insurance,
-24 of electricity (and 12 of water for a third), housing fund for 40 %, yearly tax grades, and event records.
+Written straight in the accepted layout (every canonical column, ``_superseded_on``, ``_file``, ``_line``; parts
+of ingest's chunk size, bucketed by USCC hash as ingest writes them), a block of enterprises at a time so memory
+stays small: registration, 36 months of tax, 30 of social insurance, 24 of electricity (and 12 of water for a
+third), housing fund for 40 %, yearly tax grades, and event records.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from features.ingest_versions import accepted_schema
+from features.feeds import DEFAULT_CHUNK_ROWS
+from features.ingest_versions import accepted_schema, write_part
 from features.schemas import SOURCES_BY_NAME
 from features.uscc import make_uscc
 
@@ -149,20 +150,21 @@ def _events(codes: np.ndarray, rng: np.random.Generator) -> dict[str, pa.Table]:
     return out
 
 
-def write_accepted(ingest_dir: Path, enterprises: int, block_size: int = 100_000, seed: int = 7) -> dict[str, int]:
-    """Write every source's accepted table under ``ingest_dir/accepted``; returns rows per source."""
+def write_accepted(ingest_dir: Path, enterprises: int, buckets: int = 1, block_size: int = 100_000,
+                   seed: int = 7) -> dict[str, int]:
+    """Write every source's accepted table under ``ingest_dir/accepted`` as ingest writes it: a folder of parts
+    of ``DEFAULT_CHUNK_ROWS`` rows each, with ingest's encodings and ``buckets`` row groups by USCC hash
+    (``features.ingest_versions.write_part``); returns rows per source."""
     accepted = Path(ingest_dir) / "accepted"
-    accepted.mkdir(parents=True, exist_ok=True)
-    writers: dict[str, pq.ParquetWriter] = {}
     rows: dict[str, int] = {}
-    try:
-        for first in range(0, enterprises, block_size):
-            for source, table in block(first, min(block_size, enterprises - first), seed).items():
-                if source not in writers:
-                    writers[source] = pq.ParquetWriter(accepted / f"{source}.parquet", table.schema)
-                writers[source].write_table(table, row_group_size=1_000_000)
-                rows[source] = rows.get(source, 0) + table.num_rows
-    finally:
-        for writer in writers.values():
-            writer.close()
+    parts: dict[str, int] = {}
+    for first in range(0, enterprises, block_size):
+        for source, table in block(first, min(block_size, enterprises - first), seed).items():
+            folder = accepted / f"{source}.parquet"
+            folder.mkdir(parents=True, exist_ok=True)
+            for start in range(0, table.num_rows, DEFAULT_CHUNK_ROWS):
+                write_part(table.slice(start, DEFAULT_CHUNK_ROWS), folder / f"part-{parts.get(source, 0):05d}.parquet",
+                           buckets)
+                parts[source] = parts.get(source, 0) + 1
+            rows[source] = rows.get(source, 0) + table.num_rows
     return rows

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         description="Dask scheduler address (tcp://host:8786) for building profiles and for `xinyi-models train`; "
         "unset: this machine.",
     )
-    profile_partitions: int = Field(8, ge=1, description="Partitions (by USCC hash) profiles are built in.")
+    profile_partitions: int = Field(
+        8, ge=1, description="Partitions (by USCC hash) profiles are built in; ingest writes accepted tables in as "
+        "many buckets, so a build with this count (or a divisor) reads its partitions without a shuffle.")
     profile_workers: int = Field(
         1, ge=1, description="Worker processes building profile partitions here (memory: one partition each)."
     )

@@ -150,11 +150,16 @@ class IngestSummary:
         }
 
 
-def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> IngestSummary:
-    """Validate, type and version every feed in ``raw_dir``; replace ``out_dir`` as a whole only on success."""
+def ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                  buckets: int = 1) -> IngestSummary:
+    """Validate, type and version every feed in ``raw_dir``; replace ``out_dir`` as a whole only on success.
+    Accepted parts hold their rows in ``buckets`` row groups by USCC hash (``features.buckets``): profile builds
+    whose partition count divides it read their partitions without a shuffle."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if buckets < 1:
+        raise ValueError(f"buckets: must be at least 1, got {buckets}")
     with _reusing_memory():
-        return _ingest_region(raw_dir, out_dir, chunk_rows)
+        return _ingest_region(raw_dir, out_dir, chunk_rows, buckets)
 
 
 @contextmanager
@@ -175,7 +180,7 @@ def _reusing_memory() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
-def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int) -> IngestSummary:
+def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int, buckets: int) -> IngestSummary:
     manifest = read_manifest(raw_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(out_dir)  # also removes what a killed ingest into the same folder left behind
@@ -186,7 +191,7 @@ def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int) -> IngestSumma
         registry: pa.Array | None = None
         warned: pa.Array | None = None
         for spec in SOURCES:
-            report = _ingest_source(raw_dir, staging, manifest, spec, chunk_rows, registry, warned)
+            report = _ingest_source(raw_dir, staging, manifest, spec, chunk_rows, registry, warned, buckets)
             reports.append(report)
             if spec is REGISTRATION:
                 codes = pq.read_table(staging / "accepted" / "registration.parquet", columns=["uscc"])
@@ -206,14 +211,14 @@ def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int) -> IngestSumma
 
 
 def _ingest_source(raw_dir: Path, staging: Path, manifest: Manifest, spec: SourceSpec, chunk_rows: int,
-                   registry: pa.Array | None, warned: pa.Array | None) -> SourceReport:
+                   registry: pa.Array | None, warned: pa.Array | None, buckets: int) -> SourceReport:
     """Check every feed of one source chunk by chunk, resolve its keys, write accepted, quarantine, report.
 
     Three steps overlap on two cores: the next chunk is read (``prefetched``) and the previous chunk's accepted
     rows are written (one writer thread) while this chunk is checked; at most four chunks are in memory.
     """
     extracted_on = pd.Timestamp(manifest.extracted_on)
-    parts = SourceParts(spec, staging / "accepted" / f"{spec.name}.parquet", registry)
+    parts = SourceParts(spec, staging / "accepted" / f"{spec.name}.parquet", registry, buckets)
     files = {feed.path: FileReport(feed) for feed in manifest.feeds_of(spec.name)}
     rules: Counter[str] = Counter()
     fields: Counter[str] = Counter()

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from features.buckets import write_bucketed
 from features.ingest_checks import quarantine_schema
 from features.schemas import ColumnKind, SourceSpec
 
@@ -48,10 +49,11 @@ def accepted_schema(spec: SourceSpec) -> pa.Schema:
     return pa.schema(fields)
 
 
-def write_part(table: pa.Table, path: Path) -> None:
+def write_part(table: pa.Table, path: Path, buckets: int = 1) -> None:
     """Write one Parquet part, cheaply: dictionary pages only for text and dates (numbers rarely repeat, and
     trying a dictionary for them doubles the write time); numbers stored uncompressed (snappy gains a quarter
-    of their size for more than half the write time), ``_line`` delta-encoded, the rest snappy.
+    of their size for more than half the write time), ``_line`` delta-encoded, the rest snappy; rows grouped
+    into ``buckets`` by USCC hash, a row group each (``features.buckets``: what profile partitions read).
 
     Dictionary-encoded columns are written as they are, without hashing each cell again; no Arrow schema is
     stored, so every part reads back with the plain types of ``accepted_schema`` whatever its encoding.
@@ -59,7 +61,7 @@ def write_part(table: pa.Table, path: Path) -> None:
     numbers = {f.name for f in table.schema if pa.types.is_floating(f.type)}
     dictionary = [f.name for f in table.schema if f.name not in numbers and f.name != "_line"]
     compression = {f.name: "none" if f.name in numbers or f.name == "_line" else "snappy" for f in table.schema}
-    pq.write_table(table, path, use_dictionary=dictionary, compression=compression, store_schema=False,
+    write_bucketed(table, path, buckets, use_dictionary=dictionary, compression=compression, store_schema=False,
                    column_encoding={"_line": "DELTA_BINARY_PACKED"} if "_line" in table.column_names else None)
 
 
@@ -94,6 +96,8 @@ class SourceParts:
     spec: SourceSpec
     folder: Path
     registry: pa.Array | None = None
+    buckets: int = 1
+    """Row groups by USCC hash in every part (``write_part``)."""
     paths: list[Path] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     sorted_keys: list[np.ndarray] = field(default_factory=list)
@@ -105,7 +109,7 @@ class SourceParts:
         names = accepted_schema(self.spec).names
         columns = [table.column(name) if name != "_superseded_on" else pa.nulls(table.num_rows, _TIMESTAMP)
                    for name in names]
-        write_part(pa.table(columns, names=names), path)
+        write_part(pa.table(columns, names=names), path, self.buckets)
         keys = key_hash(table, self.spec, self.registry)
         keys.sort()
         self.paths.append(path)
@@ -117,7 +121,7 @@ class SourceParts:
         if not self.paths:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / "part-00000.parquet"
-            write_part(accepted_schema(self.spec).empty_table(), path)
+            write_part(accepted_schema(self.spec).empty_table(), path, self.buckets)
             self.paths.append(path)
             self.rows.append(0)
             self.sorted_keys.append(np.array([], dtype=np.uint64))
@@ -222,7 +226,7 @@ def apply_resolution(parts: SourceParts, resolution: Resolution) -> int:
                                  pa.array(dates, _TIMESTAMP, from_pandas=True))
         table = table.filter(pa.array(~np.isin(rows, dropped)))
         temporary = path.with_name(f".{path.name}.rewrite")
-        write_part(table, temporary)
+        write_part(table, temporary, parts.buckets)
         os.replace(temporary, path)
     return sum(parts.rows) - len(dropped)
 

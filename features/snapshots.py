@@ -30,9 +30,10 @@ import pandas as pd
 import pyarrow as pa
 
 from features.atomic import replace_folder, staging_folder
+from features.buckets import BucketPartition, bucket_partitions
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import LocalEngine, ProfileEngine
-from features.partitions import BATCH_ROWS, partition_accepted
+from features.partitions import BATCH_ROWS, accepted_path, needed_columns, partition_accepted, source_columns
 from features.partitions_in_memory import HeldPartition, in_memory_bytes, memory_reused, partition_in_memory
 from features.profiles import CATALOGUE, EncodedRegion, FeatureSet
 
@@ -82,9 +83,12 @@ class _PartitionJob:
     out_dir: Path
     feature_set: FeatureSet = CATALOGUE
 
-    def __call__(self, partition: Path | HeldPartition) -> int:
+    def __call__(self, partition: Path | HeldPartition | BucketPartition) -> int:
+        tables: Mapping[str, pa.Table] | Mapping[str, dict[str, np.ndarray]]
         if isinstance(partition, HeldPartition):
             name, tables = partition.name, partition.take()
+        elif isinstance(partition, BucketPartition):
+            name, tables = partition.name, partition.read()
         else:
             name, tables = partition.name.split("=")[1], _read_partition(partition, self.feature_set.columns)
         frame = profile_partition(tables, self.dates, self.feature_set)
@@ -119,9 +123,11 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
     """Build the snapshot of ``as_of`` from ``ingest_dir`` on ``engine`` and put it in place atomically
     (``feature_set``: the catalogue, or a subset that lands under its own version's folder).
 
-    On a ``LocalEngine``, when the columns read fit in ``memory_budget`` bytes (:func:`in_memory_bytes`), the
-    partitions are cut in memory and profiled by threads of this process; otherwise (and on Dask) they are
-    cut into folders on disk that each worker reads. Both give the same partitions and the same parts.
+    When the accepted tables are bucketed (``features.buckets``) in a multiple of the engine's partitions, each
+    partition job reads its own row groups from them, on either engine. Otherwise, on a ``LocalEngine``, when
+    the columns read fit in ``memory_budget`` bytes (:func:`in_memory_bytes`), the partitions are cut in memory
+    and profiled by threads of this process; otherwise (and on Dask) they are cut into folders on disk that each
+    worker reads. All three give the same partitions and the same parts.
     """
     as_of = pd.Timestamp(as_of)
     target = snapshot_dir(root, as_of, feature_set.version)
@@ -129,7 +135,10 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
     work: Path | None = None
     try:
         job = _PartitionJob([as_of], staging, feature_set)
-        if isinstance(engine, LocalEngine) and in_memory_bytes(ingest_dir, feature_set) <= memory_budget:
+        read_direct = read_buckets(ingest_dir, engine.partitions, feature_set)
+        if read_direct is not None:
+            rows = sum(engine.map(job, read_direct))
+        elif isinstance(engine, LocalEngine) and in_memory_bytes(ingest_dir, feature_set) <= memory_budget:
             with memory_reused():
                 held = partition_in_memory(ingest_dir, engine.partitions, batch_rows, feature_set)
                 rows = sum(engine.map_in_threads(job, held))
@@ -148,6 +157,17 @@ def write_snapshot(ingest_dir: Path, root: Path, as_of: pd.Timestamp, engine: Pr
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_buckets(ingest_dir: Path, partitions: int, feature_set: FeatureSet = CATALOGUE
+                 ) -> list[BucketPartition] | None:
+    """The partitions as reads of bucketed accepted tables (``features.buckets``), or None when the tables the
+    feature set reads are not bucketed in a multiple of ``partitions``."""
+    paths = {source: accepted_path(ingest_dir, source) for source in feature_set.columns}
+    kept = {source: source_columns(path, source, needed_columns(source, feature_set))
+            for source, path in paths.items()}
+    return bucket_partitions(paths, partitions, {source: tuple(columns) for source, (columns, _) in kept.items()},
+                             {source: schema for source, (_, schema) in kept.items()})
 
 
 def _write_manifest(folder: Path, snapshot: Snapshot, features: Sequence[str] = FEATURE_NAMES) -> None:

@@ -1,0 +1,195 @@
+"""Accepted tables bucketed at rest by USCC hash, so a profile partition reads its own rows and nothing else.
+
+Ingest writes every part file of an accepted table with its rows grouped by bucket (``partition_of`` of the
+USCC with the bucket count), one row group per bucket present, and names in the file's metadata the bucket of
+each row group. When the profile build's partition count divides the bucket count, partition ``k`` is buckets
+``k``, ``k + P``, ``k + 2P`` … (a USCC's partition is its bucket modulo P), so each partition job reads its row
+groups straight from the parts: no shuffle through memory or disk, on one machine or on a Dask cluster. Other
+partition counts, and tables written before bucketing, go through the shuffle (``features.partitions``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features.engines import partition_of
+from features.profile_columns import ENTERPRISE
+
+BUCKETS_KEY = "xinyi.buckets"
+"""Key of a part file's metadata: ``{"count": B, "row_groups": [bucket of each row group]}``."""
+
+
+def buckets_of(uscc: pa.Array | pa.ChunkedArray, buckets: int) -> np.ndarray:
+    """Each row's bucket: ``partition_of`` its USCC, hashed once per distinct code (a missing one: bucket 0)."""
+    codes = uscc.combine_chunks() if isinstance(uscc, pa.ChunkedArray) else uscc
+    if not pa.types.is_dictionary(codes.type):
+        codes = codes.dictionary_encode()
+    names = codes.dictionary.to_numpy(zero_copy_only=False)
+    per_code = np.append(partition_of(names, buckets) if len(names) else np.zeros(0, np.int64), 0)
+    indices = codes.indices.fill_null(len(names)) if codes.null_count else codes.indices
+    return per_code[indices.to_numpy(zero_copy_only=False)]
+
+
+def write_bucketed(table: pa.Table, path: Path, buckets: int, **options: Any) -> None:
+    """Write ``table`` as one Parquet file (``options`` as ``pyarrow.parquet.ParquetWriter`` takes them) with its
+    rows grouped by bucket, stable within each, one row group per bucket present, and the layout in its
+    metadata. One bucket writes the rows as they are, in one row group."""
+    if buckets < 1:
+        raise ValueError(f"buckets: must be at least 1, got {buckets}")
+    bucket = buckets_of(table.column("uscc"), buckets) if buckets > 1 and table.num_rows else np.zeros(
+        table.num_rows, dtype=np.int64)
+    order = np.argsort(bucket, kind="stable")
+    if buckets > 1 and np.any(np.diff(bucket) < 0):
+        table = table.take(pa.array(order))
+    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    present = [k for k in range(buckets) if bounds[k + 1] > bounds[k]]
+    with pq.ParquetWriter(str(path), table.schema, **options) as writer:
+        for k in present:
+            rows = int(bounds[k + 1] - bounds[k])
+            writer.write_table(table.slice(int(bounds[k]), rows), row_group_size=rows)
+        writer.add_key_value_metadata({BUCKETS_KEY: json.dumps({"count": buckets, "row_groups": present})})
+
+
+@dataclass(frozen=True)
+class BucketedTable:
+    """An accepted table whose every part declares the same bucket count: its parts (in name order, as a dataset
+    reads them) and the bucket of each part's row groups."""
+
+    count: int
+    parts: tuple[tuple[Path, tuple[int, ...]], ...]
+
+    @classmethod
+    def of(cls, path: Path) -> BucketedTable | None:
+        """The layout of a table (a Parquet file or a folder of parts); None when a part declares none or the
+        parts disagree on the count."""
+        path = Path(path)
+        files = [path] if path.is_file() else sorted(
+            p for p in path.glob("*.parquet") if not p.name.startswith((".", "_")))
+        counts, parts = set(), []
+        for file in files:
+            declared = (pq.read_metadata(file).metadata or {}).get(BUCKETS_KEY.encode())
+            if declared is None:
+                return None
+            layout = json.loads(declared)
+            counts.add(int(layout["count"]))
+            parts.append((file, tuple(int(b) for b in layout["row_groups"])))
+        return cls(counts.pop(), tuple(parts)) if len(counts) == 1 else None
+
+    def read(self, buckets: Iterable[int], columns: Sequence[str], text: Sequence[str] = ()) -> pa.Table | None:
+        """The rows of ``buckets`` (the parts' order, then the row groups'), ``text`` columns read as
+        dictionaries; None when no part holds any."""
+        wanted = set(buckets)
+        pieces = []
+        for file, row_groups in self.parts:
+            chosen = [i for i, bucket in enumerate(row_groups) if bucket in wanted]
+            if chosen:
+                reader = pq.ParquetFile(file, metadata=_footer(file), read_dictionary=list(text))
+                pieces.append(reader.read_row_groups(chosen, columns=list(columns), use_threads=False))
+        if not pieces:
+            return None
+        return pa.concat_tables(pieces, promote_options="permissive").replace_schema_metadata(None)
+
+
+def _footer(file: Path) -> pq.FileMetaData:
+    """A part's footer, parsed once per process while the file is unchanged: every partition job reads a row
+    group or two of every part, and parsing the footer again each time would cost as much as the decoding."""
+    stat = os.stat(file)
+    return _footer_of(str(file), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _footer_of(file: str, mtime_ns: int, size: int) -> pq.FileMetaData:
+    return pq.read_metadata(file)
+
+
+@dataclass(frozen=True)
+class BucketPartition:
+    """A profile partition read straight from bucketed accepted tables (picklable: a pool or a Dask worker reads
+    it from the same storage)."""
+
+    name: str
+    buckets: tuple[int, ...]
+    tables: Mapping[str, BucketedTable]
+    columns: Mapping[str, tuple[str, ...]]
+    """Per source, the columns a partition keeps (as ``features.partitions.source_columns`` chooses them)."""
+    schemas: Mapping[str, pa.Schema]
+    """Per source, the partition schema (as the shuffle writes it: ``_enterprise`` last), for empty reads."""
+
+    def read(self) -> dict[str, pa.Table]:
+        """Per source, the partition's rows as the shuffle's partition files hold them: ``_enterprise`` (the
+        position in the partition's registry, first appearances in registration order) instead of the USCC,
+        which only registration keeps; rows of enterprises not in the registry are left out."""
+        registration = self._source("registration")
+        names = registration.column("uscc").to_numpy(zero_copy_only=False)
+        registry = pd.Index(pd.unique(names))
+        out = {"registration": registration.append_column(
+            ENTERPRISE, pa.array(registry.get_indexer(names).astype(np.int32)))}
+        for source in self.tables:
+            if source != "registration":
+                out[source] = self._located(source, registry)
+        return out
+
+    def _source(self, source: str) -> pa.Table:
+        columns = self.columns[source]
+        text = [c for c in columns if pa.types.is_string(self.schemas[source].field(c).type)
+                or pa.types.is_dictionary(self.schemas[source].field(c).type)]
+        table = self.tables[source].read(self.buckets, columns, [c for c in text if c != "uscc" or
+                                                                 source != "registration"])
+        schema = pa.schema([f for f in self.schemas[source] if f.name != ENTERPRISE])
+        return schema.empty_table() if table is None else table.cast(schema)
+
+    def _located(self, source: str, registry: pd.Index) -> pa.Table:
+        columns = self.columns[source]
+        table = self.tables[source].read(self.buckets, ["uscc", *columns], [
+            "uscc", *[c for c in columns if pa.types.is_dictionary(self.schemas[source].field(c).type)]])
+        if table is None:
+            return self.schemas[source].empty_table()
+        enterprise = _positions(table.column("uscc"), registry)
+        kept = table.select(list(columns)).append_column(ENTERPRISE, pa.array(enterprise))
+        if (enterprise < 0).any():
+            kept = kept.filter(pa.array(enterprise >= 0))
+        return kept.cast(self.schemas[source])
+
+
+def _positions(codes: pa.ChunkedArray, registry: pd.Index) -> np.ndarray:
+    """Each row's position in the registry (-1: none), looked up once per code of its row group's own dictionary:
+    the dictionaries are joined as they are (concatenating the row groups instead would merge them, hashing every
+    code) and looked up in one call."""
+    chunks = [chunk for chunk in codes.chunks if len(chunk)]
+    if not chunks:
+        return np.zeros(0, dtype=np.int32)
+    names = pa.concat_arrays([chunk.dictionary for chunk in chunks]).to_numpy(zero_copy_only=False)
+    found = np.append(registry.get_indexer(names), -1).astype(np.int32)
+    starts = np.cumsum([0, *[len(chunk.dictionary) for chunk in chunks]])
+    rows = []
+    for chunk, start in zip(chunks, starts, strict=False):
+        indices = chunk.indices if not chunk.null_count else chunk.indices.fill_null(len(names) - int(start))
+        rows.append(indices.to_numpy(zero_copy_only=False).astype(np.int64) + start)  # a missing code: -1
+    return found[np.concatenate(rows)]
+
+
+def bucket_partitions(paths: Mapping[str, Path], partitions: int, columns: Mapping[str, tuple[str, ...]],
+                      schemas: Mapping[str, pa.Schema]) -> list[BucketPartition] | None:
+    """The ``partitions`` partitions as bucket reads of the tables at ``paths`` (per source), or None when some
+    table is not bucketed, the tables disagree on the bucket count, or ``partitions`` does not divide it."""
+    tables = {source: BucketedTable.of(path) for source, path in paths.items()}
+    counts = {t.count if t is not None else None for t in tables.values()}
+    if None in counts or len(counts) != 1:
+        return None
+    count = counts.pop()
+    if count is None or count % partitions:
+        return None
+    located = {source: t for source, t in tables.items() if t is not None}
+    return [BucketPartition(f"{k:05d}", tuple(range(k, count, partitions)), located, columns, schemas)
+            for k in range(partitions)]
