@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.engines import partition_of
+from features.partitions import partition_schema
 from features.profile_columns import ENTERPRISE
 
 BUCKETS_KEY = "xinyi.buckets"
@@ -78,13 +79,30 @@ class BucketedTable:
             p for p in path.glob("*.parquet") if not p.name.startswith((".", "_")))
         counts, parts = set(), []
         for file in files:
-            declared = (pq.read_metadata(file).metadata or {}).get(BUCKETS_KEY.encode())
+            declared = (_footer(file).metadata or {}).get(BUCKETS_KEY.encode())
             if declared is None:
                 return None
             layout = json.loads(declared)
             counts.add(int(layout["count"]))
             parts.append((file, tuple(int(b) for b in layout["row_groups"])))
         return cls(counts.pop(), tuple(parts)) if len(counts) == 1 else None
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The columns as every part reads back (plain types: no Arrow schema is stored)."""
+        return _footer(self.parts[0][0]).schema.to_arrow_schema().remove_metadata()
+
+    def all_null(self, column: str) -> bool:
+        """Whether the parts' statistics show ``column`` null in every row (``_superseded_on`` before any
+        correction), so partitions need not read it; False where a row group has no statistics."""
+        for file, _ in self.parts:
+            footer = _footer(file)
+            at = footer.schema.names.index(column)
+            for group in range(footer.num_row_groups):
+                chunk = footer.row_group(group).column(at)
+                if not chunk.is_stats_set or chunk.statistics.null_count != chunk.num_values:
+                    return False
+        return True
 
     def read(self, buckets: Iterable[int], columns: Sequence[str], text: Sequence[str] = ()) -> pa.Table | None:
         """The rows of ``buckets`` (the parts' order, then the row groups'), ``text`` columns read as
@@ -147,7 +165,7 @@ class BucketPartition:
         table = self.tables[source].read(self.buckets, columns, [c for c in text if c != "uscc" or
                                                                  source != "registration"])
         schema = pa.schema([f for f in self.schemas[source] if f.name != ENTERPRISE])
-        return schema.empty_table() if table is None else table.cast(schema)
+        return schema.empty_table() if table is None else table.cast(schema).combine_chunks()
 
     def _located(self, source: str, registry: pd.Index) -> pa.Table:
         columns = self.columns[source]
@@ -159,7 +177,7 @@ class BucketPartition:
         kept = table.select(list(columns)).append_column(ENTERPRISE, pa.array(enterprise))
         if (enterprise < 0).any():
             kept = kept.filter(pa.array(enterprise >= 0))
-        return kept.cast(self.schemas[source])
+        return kept.cast(self.schemas[source]).combine_chunks()  # one chunk a column: zero-copy into NumPy
 
 
 def _positions(codes: pa.ChunkedArray, registry: pd.Index) -> np.ndarray:
@@ -179,17 +197,27 @@ def _positions(codes: pa.ChunkedArray, registry: pd.Index) -> np.ndarray:
     return found[np.concatenate(rows)]
 
 
-def bucket_partitions(paths: Mapping[str, Path], partitions: int, columns: Mapping[str, tuple[str, ...]],
-                      schemas: Mapping[str, pa.Schema]) -> list[BucketPartition] | None:
-    """The ``partitions`` partitions as bucket reads of the tables at ``paths`` (per source), or None when some
-    table is not bucketed, the tables disagree on the bucket count, or ``partitions`` does not divide it."""
-    tables = {source: BucketedTable.of(path) for source, path in paths.items()}
-    counts = {t.count if t is not None else None for t in tables.values()}
-    if None in counts or len(counts) != 1:
+def bucket_partitions(paths: Mapping[str, Path], partitions: int, needed: Mapping[str, Sequence[str]]
+                      ) -> list[BucketPartition] | None:
+    """The ``partitions`` partitions as bucket reads of the tables at ``paths`` (per source, reading the
+    ``needed`` columns that it has, ``_superseded_on`` only where some row has one), or None when some table is
+    not bucketed, the tables disagree on the bucket count, or ``partitions`` does not divide it. Footers are read
+    here once; forked workers inherit them."""
+    tables: dict[str, BucketedTable] = {}
+    for source, path in paths.items():
+        table = BucketedTable.of(path)
+        if table is None:
+            return None
+        tables[source] = table
+    counts = {table.count for table in tables.values()}
+    if len(counts) != 1 or counts.pop() % partitions:
         return None
-    count = counts.pop()
-    if count is None or count % partitions:
-        return None
-    located = {source: t for source, t in tables.items() if t is not None}
-    return [BucketPartition(f"{k:05d}", tuple(range(k, count, partitions)), located, columns, schemas)
+    columns, schemas = {}, {}
+    for source, table in tables.items():
+        names = table.schema.names
+        columns[source] = tuple(c for c in needed[source] if c in names
+                                and not (c == "_superseded_on" and table.all_null(c)))
+        schemas[source] = partition_schema(table.schema, columns[source], source)
+    count = next(iter(tables.values())).count
+    return [BucketPartition(f"{k:05d}", tuple(range(k, count, partitions)), tables, columns, schemas)
             for k in range(partitions)]

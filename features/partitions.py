@@ -10,7 +10,7 @@ strings) is found in the registry by binary search over fixed-width bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -133,7 +133,7 @@ def source_columns(path: Path, source: str, needed: list[str]) -> tuple[list[str
     partition schema."""
     schema = ds.dataset(path, format="parquet").schema
     columns = [c for c in needed if c in schema.names and not (c == "_superseded_on" and _all_null(path, c))]
-    return columns, _partition_schema(schema, columns, source)
+    return columns, partition_schema(schema, columns, source)
 
 
 def grouping(uscc: pa.Array, registry: Registry, partitions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -219,7 +219,7 @@ def parquet_format(path: Path) -> ds.ParquetFileFormat:
     return ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
 
 
-def _partition_schema(schema: pa.Schema, columns: list[str], source: str) -> pa.Schema:
+def partition_schema(schema: pa.Schema, columns: Sequence[str], source: str) -> pa.Schema:
     """Partition file columns: the USCC (registration only) as plain text, since its batch-wide dictionary
     would travel with every partition's slice; other text dictionary-encoded."""
     fields = []

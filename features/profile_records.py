@@ -13,8 +13,8 @@ from features.asof import PUBLICATION_MONTHS, add_months
 from features.profile_columns import NAT, Encoded, Floats, Mask, lookup, months_ago, months_since
 from features.schemas import ENTERPRISE_TYPES, INDUSTRY_SECTIONS
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "registration": ("uscc", "founded_on", "industry", "region_code", "registered_capital", "enterprise_type",
+COLUMNS: dict[str, tuple[str, ...]] = {  # registration's USCC is read too, into the registry, not encoded
+    "registration": ("founded_on", "industry", "region_code", "registered_capital", "enterprise_type",
                      "size_class", "status", "status_on"),
     "admin_records": ("kind", "published_on", "severity", "amount", "status", "repaired_on"),
     "judicial": ("kind", "removed_on", "amount"),

@@ -23,7 +23,7 @@ SUBSET_FEATURES = (
     "utility_late_months_12m", "electricity_12m_log", "utility_days_late_max_12m",
 )
 SUBSET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "registration": ("uscc", "founded_on", "registered_capital", "status", "status_on"),
+    "registration": ("founded_on", "registered_capital", "status", "status_on"),
     "tax_monthly": ("vat", "cit", "invoiced_sales", "overdue_tax"),
     "social_insurance_monthly": ("insured_headcount", "contribution_due", "contribution_paid", "arrears"),
     "utilities_monthly": ("kind", "quantity", "days_late"),

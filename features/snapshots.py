@@ -33,7 +33,7 @@ from features.atomic import replace_folder, staging_folder
 from features.buckets import BucketPartition, bucket_partitions
 from features.catalogue import CATALOGUE_VERSION, FEATURE_NAMES
 from features.engines import LocalEngine, ProfileEngine
-from features.partitions import BATCH_ROWS, accepted_path, needed_columns, partition_accepted, source_columns
+from features.partitions import BATCH_ROWS, accepted_path, needed_columns, partition_accepted
 from features.partitions_in_memory import HeldPartition, in_memory_bytes, memory_reused, partition_in_memory
 from features.profiles import CATALOGUE, EncodedRegion, FeatureSet
 
@@ -163,11 +163,9 @@ def read_buckets(ingest_dir: Path, partitions: int, feature_set: FeatureSet = CA
                  ) -> list[BucketPartition] | None:
     """The partitions as reads of bucketed accepted tables (``features.buckets``), or None when the tables the
     feature set reads are not bucketed in a multiple of ``partitions``."""
-    paths = {source: accepted_path(ingest_dir, source) for source in feature_set.columns}
-    kept = {source: source_columns(path, source, needed_columns(source, feature_set))
-            for source, path in paths.items()}
-    return bucket_partitions(paths, partitions, {source: tuple(columns) for source, (columns, _) in kept.items()},
-                             {source: schema for source, (_, schema) in kept.items()})
+    sources = feature_set.columns
+    return bucket_partitions({source: accepted_path(ingest_dir, source) for source in sources}, partitions,
+                             {source: needed_columns(source, feature_set) for source in sources})
 
 
 def _write_manifest(folder: Path, snapshot: Snapshot, features: Sequence[str] = FEATURE_NAMES) -> None:
