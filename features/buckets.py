@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.engines import partition_of
@@ -112,8 +112,9 @@ class BucketedTable:
         for file, row_groups in self.parts:
             chosen = [i for i, bucket in enumerate(row_groups) if bucket in wanted]
             if chosen:
-                reader = pq.ParquetFile(file, metadata=_footer(file), read_dictionary=list(text))
-                pieces.append(reader.read_row_groups(chosen, columns=list(columns), use_threads=False))
+                with pa.OSFile(str(file)) as handle:  # an open file: no file-system resolution per read
+                    reader = pq.ParquetFile(handle, metadata=_footer(file), read_dictionary=list(text))
+                    pieces.append(reader.read_row_groups(chosen, columns=list(columns), use_threads=False))
         if not pieces:
             return None
         return pa.concat_tables(pieces, promote_options="permissive").replace_schema_metadata(None)
@@ -149,10 +150,10 @@ class BucketPartition:
         position in the partition's registry, first appearances in registration order) instead of the USCC,
         which only registration keeps; rows of enterprises not in the registry are left out."""
         registration = self._source("registration")
-        names = registration.column("uscc").to_numpy(zero_copy_only=False)
-        registry = pd.Index(pd.unique(names))
+        names = registration.column("uscc")
+        registry = pc.unique(names)  # in order of first appearance
         out = {"registration": registration.append_column(
-            ENTERPRISE, pa.array(registry.get_indexer(names).astype(np.int32)))}
+            ENTERPRISE, pc.index_in(names, value_set=registry).cast(pa.int32()))}
         for source in self.tables:
             if source != "registration":
                 out[source] = self._located(source, registry)
@@ -167,7 +168,7 @@ class BucketPartition:
         schema = pa.schema([f for f in self.schemas[source] if f.name != ENTERPRISE])
         return schema.empty_table() if table is None else table.cast(schema).combine_chunks()
 
-    def _located(self, source: str, registry: pd.Index) -> pa.Table:
+    def _located(self, source: str, registry: pa.Array) -> pa.Table:
         columns = self.columns[source]
         table = self.tables[source].read(self.buckets, ["uscc", *columns], [
             "uscc", *[c for c in columns if pa.types.is_dictionary(self.schemas[source].field(c).type)]])
@@ -180,15 +181,15 @@ class BucketPartition:
         return kept.cast(self.schemas[source]).combine_chunks()  # one chunk a column: zero-copy into NumPy
 
 
-def _positions(codes: pa.ChunkedArray, registry: pd.Index) -> np.ndarray:
+def _positions(codes: pa.ChunkedArray, registry: pa.Array) -> np.ndarray:
     """Each row's position in the registry (-1: none), looked up once per code of its row group's own dictionary:
     the dictionaries are joined as they are (concatenating the row groups instead would merge them, hashing every
     code) and looked up in one call."""
     chunks = [chunk for chunk in codes.chunks if len(chunk)]
     if not chunks:
         return np.zeros(0, dtype=np.int32)
-    names = pa.concat_arrays([chunk.dictionary for chunk in chunks]).to_numpy(zero_copy_only=False)
-    found = np.append(registry.get_indexer(names), -1).astype(np.int32)
+    names = pa.concat_arrays([chunk.dictionary for chunk in chunks])
+    found = np.append(pc.index_in(names, value_set=registry).fill_null(-1).to_numpy(), -1).astype(np.int32)
     starts = np.cumsum([0, *[len(chunk.dictionary) for chunk in chunks]])
     rows = []
     for chunk, start in zip(chunks, starts, strict=False):
