@@ -107,10 +107,11 @@ class BucketedTable:
     def read(self, buckets: Iterable[int], columns: Sequence[str], text: Sequence[str] = ()) -> pa.Table | None:
         """The rows of ``buckets`` (the parts' order, then the row groups'), ``text`` columns read as
         dictionaries; None when no part holds any."""
-        wanted = set(buckets)
+        wanted = sorted(set(buckets))
         pieces = []
         for file, row_groups in self.parts:
-            chosen = [i for i, bucket in enumerate(row_groups) if bucket in wanted]
+            at = {bucket: index for index, bucket in enumerate(row_groups)}
+            chosen = [at[bucket] for bucket in wanted if bucket in at]  # row groups are in bucket order
             if chosen:
                 with pa.OSFile(str(file)) as handle:  # an open file: no file-system resolution per read
                     reader = pq.ParquetFile(handle, metadata=_footer(file), read_dictionary=list(text))
