@@ -4,7 +4,8 @@ Writes a registration file and a tax feed of ``--rows`` rows (default 10 million
 of them dirty (a negative VAT), no repeated keys), once as Parquet (string cells in 1-million-row groups, as a
 province exports it) and once as quoted CSV, then ingests each in a fresh child process and prints wall time,
 rows per second and the child's own peak resident memory (VmHWM). Two chunk sizes show that peak memory
-follows the chunk, not the file. The child's CPU time (all threads) and the load average are printed beside
+follows the chunk, not the file. The accepted parts are bucketed as the pipeline writes them (8 row groups by
+USCC hash). The child's CPU time (all threads) and the load average are printed beside
 them: on a busy machine the wall clock says more about the neighbours than about the ingest.
 Targets on the 2-core machine: >= 1,000,000 rows/s for Parquet, >= 300,000 rows/s for CSV.
 """
@@ -84,11 +85,13 @@ def write_extract(root: Path, rows: int, months: int, seed: int = 1) -> None:
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
+from config.settings import Settings
 from features.ingest import ingest_region
 raw, out, chunk = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 before = resource.getrusage(resource.RUSAGE_SELF)
 started = time.perf_counter()
-summary = ingest_region(raw, out, chunk_rows=chunk)
+# bucketed as the pipeline ingests (XINYI_PROFILE_PARTITIONS' default): what profile builds read without a shuffle
+summary = ingest_region(raw, out, chunk_rows=chunk, buckets=Settings.model_fields["profile_partitions"].default)
 elapsed = time.perf_counter() - started
 after = resource.getrusage(resource.RUSAGE_SELF)  # every thread's CPU time: a busy machine slows the wall clock
 cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime

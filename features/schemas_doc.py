@@ -242,7 +242,8 @@ place only when every source succeeded:
 
 ```text
 accepted/<source>.parquet/   a folder of part-NNNNN.parquet files (one per chunk) read as one table:
-                             typed rows, every version, + _superseded_on (empty = current), _file, _line
+                             typed rows, every version, + _superseded_on (empty = current), _file, _line;
+                             in each part the rows are grouped into buckets by USCC hash, a row group each
 quarantine/<source>.parquet  every canonical column as the raw text + _file, _line, _field, _rule, _message
 reports/<source>.json        read, accepted, quarantined, duplicates, corrections, by_rule, by_field,
                              uscc_warnings, and the same counts per feed file with its format, encoding and
@@ -255,6 +256,12 @@ reports/summary.json         region, extracted_on, totals, and every source's re
 - `pandas.read_parquet` and `pyarrow.parquet.read_table` read an accepted folder as one table, parts in name
   order. Each part is written once; only a part holding a dropped duplicate or a superseded version is
   written again, when the keys are resolved at the end of the source.
+- Each part holds its rows in `XINYI_PROFILE_PARTITIONS` buckets (8 by default) by the same stable USCC hash
+  that partitions profiles, a row group per bucket, stable within it, and names the bucket of each row group in
+  its metadata (`xinyi.buckets`). A profile build with that many partitions, or a divisor of it, reads each
+  partition's row groups straight from the parts, with no shuffle (`features/buckets.py`). Readers of the
+  whole table see the rows of a part grouped by bucket rather than in feed order; `_file` and `_line` still
+  lead back to the feed row.
 - In an accepted table dates, months and years are timestamps, numbers and amounts floats, the rest text
   (an empty cell is null).
 - The counts always add up: **read = accepted + quarantined + duplicates**, for every source and every file
