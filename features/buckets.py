@@ -42,14 +42,18 @@ def buckets_of(uscc: pa.Array | pa.ChunkedArray, buckets: int) -> np.ndarray:
     return per_code[indices.to_numpy(zero_copy_only=False)]
 
 
-def write_bucketed(table: pa.Table, path: Path, buckets: int, **options: Any) -> None:
+def write_bucketed(table: pa.Table, path: Path, buckets: int, row_buckets: np.ndarray | None = None,
+                   **options: Any) -> None:
     """Write ``table`` as one Parquet file (``options`` as ``pyarrow.parquet.ParquetWriter`` takes them) with its
-    rows grouped by bucket, stable within each, one row group per bucket present, and the layout in its
-    metadata. One bucket writes the rows as they are, in one row group."""
+    rows grouped by bucket (``row_buckets`` when the caller knows them, else :func:`buckets_of`), stable within
+    each, one row group per bucket present, and the layout in its metadata. One bucket writes the rows as they
+    are, in one row group."""
     if buckets < 1:
         raise ValueError(f"buckets: must be at least 1, got {buckets}")
-    bucket = buckets_of(table.column("uscc"), buckets) if buckets > 1 and table.num_rows else np.zeros(
-        table.num_rows, dtype=np.int64)
+    if buckets == 1 or not table.num_rows:
+        bucket = np.zeros(table.num_rows, dtype=np.int64)
+    else:
+        bucket = buckets_of(table.column("uscc"), buckets) if row_buckets is None else np.asarray(row_buckets)
     order = np.argsort(bucket, kind="stable")
     if buckets > 1 and np.any(np.diff(bucket) < 0):
         table = table.take(pa.array(order))
@@ -60,6 +64,18 @@ def write_bucketed(table: pa.Table, path: Path, buckets: int, **options: Any) ->
             rows = int(bounds[k + 1] - bounds[k])
             writer.write_table(table.slice(int(bounds[k]), rows), row_group_size=rows)
         writer.add_key_value_metadata({BUCKETS_KEY: json.dumps({"count": buckets, "row_groups": present})})
+
+
+def stored_buckets(path: Path) -> np.ndarray | None:
+    """Each row's bucket in a part as written (from its metadata and row-group sizes), or None without a layout:
+    a part rewritten keeps its buckets without hashing again."""
+    footer = pq.read_metadata(path)
+    declared = (footer.metadata or {}).get(BUCKETS_KEY.encode())
+    if declared is None:
+        return None
+    row_groups = json.loads(declared)["row_groups"]
+    sizes = [footer.row_group(i).num_rows for i in range(footer.num_row_groups)]
+    return np.repeat(np.asarray(row_groups, dtype=np.int64), sizes)
 
 
 @dataclass(frozen=True)

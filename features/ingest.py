@@ -34,12 +34,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.atomic import replace_folder, staging_folder
+from features.buckets import buckets_of
 from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, prefetched, read_chunks, read_manifest
 from features.ingest_checks import check_chunk, quarantine_schema
 from features.ingest_versions import SourceParts, apply_resolution, conflict_quarantine, resolve
@@ -189,13 +191,16 @@ def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int, buckets: int) 
             (staging / sub).mkdir()
         reports: list[SourceReport] = []
         registry: pa.Array | None = None
+        registry_buckets: np.ndarray | None = None
         warned: pa.Array | None = None
         for spec in SOURCES:
-            report = _ingest_source(raw_dir, staging, manifest, spec, chunk_rows, registry, warned, buckets)
+            report = _ingest_source(raw_dir, staging, manifest, spec, chunk_rows, registry, warned, buckets,
+                                    registry_buckets)
             reports.append(report)
             if spec is REGISTRATION:
                 codes = pq.read_table(staging / "accepted" / "registration.parquet", columns=["uscc"])
                 registry = pc.unique(codes.column("uscc").combine_chunks())
+                registry_buckets = buckets_of(registry, buckets) if buckets > 1 else None  # hashed once
                 registry_warned = check_uscc_many(registry)[1]
                 warned = registry.filter(pa.array(registry_warned))
             logger.info("ingested %s: %d read, %d accepted, %d quarantined, %d duplicates",
@@ -211,14 +216,15 @@ def _ingest_region(raw_dir: Path, out_dir: Path, chunk_rows: int, buckets: int) 
 
 
 def _ingest_source(raw_dir: Path, staging: Path, manifest: Manifest, spec: SourceSpec, chunk_rows: int,
-                   registry: pa.Array | None, warned: pa.Array | None, buckets: int) -> SourceReport:
+                   registry: pa.Array | None, warned: pa.Array | None, buckets: int,
+                   registry_buckets: np.ndarray | None) -> SourceReport:
     """Check every feed of one source chunk by chunk, resolve its keys, write accepted, quarantine, report.
 
     Three steps overlap on two cores: the next chunk is read (``prefetched``) and the previous chunk's accepted
     rows are written (one writer thread) while this chunk is checked; at most four chunks are in memory.
     """
     extracted_on = pd.Timestamp(manifest.extracted_on)
-    parts = SourceParts(spec, staging / "accepted" / f"{spec.name}.parquet", registry, buckets)
+    parts = SourceParts(spec, staging / "accepted" / f"{spec.name}.parquet", registry, buckets, registry_buckets)
     files = {feed.path: FileReport(feed) for feed in manifest.feeds_of(spec.name)}
     rules: Counter[str] = Counter()
     fields: Counter[str] = Counter()

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from features.buckets import write_bucketed
+from features.buckets import buckets_of, stored_buckets, write_bucketed
 from features.ingest_checks import quarantine_schema
 from features.schemas import ColumnKind, SourceSpec
 
@@ -49,11 +49,12 @@ def accepted_schema(spec: SourceSpec) -> pa.Schema:
     return pa.schema(fields)
 
 
-def write_part(table: pa.Table, path: Path, buckets: int = 1) -> None:
+def write_part(table: pa.Table, path: Path, buckets: int = 1, row_buckets: np.ndarray | None = None) -> None:
     """Write one Parquet part, cheaply: dictionary pages only for text and dates (numbers rarely repeat, and
     trying a dictionary for them doubles the write time); numbers stored uncompressed (snappy gains a quarter
     of their size for more than half the write time), ``_line`` delta-encoded, the rest snappy; rows grouped
-    into ``buckets`` by USCC hash, a row group each (``features.buckets``: what profile partitions read).
+    into ``buckets`` by USCC hash (``row_buckets`` when known), a row group each (``features.buckets``: what
+    profile partitions read).
 
     Dictionary-encoded columns are written as they are, without hashing each cell again; no Arrow schema is
     stored, so every part reads back with the plain types of ``accepted_schema`` whatever its encoding.
@@ -61,8 +62,18 @@ def write_part(table: pa.Table, path: Path, buckets: int = 1) -> None:
     numbers = {f.name for f in table.schema if pa.types.is_floating(f.type)}
     dictionary = [f.name for f in table.schema if f.name not in numbers and f.name != "_line"]
     compression = {f.name: "none" if f.name in numbers or f.name == "_line" else "snappy" for f in table.schema}
-    write_bucketed(table, path, buckets, use_dictionary=dictionary, compression=compression, store_schema=False,
+    write_bucketed(table, path, buckets, row_buckets, use_dictionary=dictionary, compression=compression,
+                   store_schema=False,
                    column_encoding={"_line": "DELTA_BINARY_PACKED"} if "_line" in table.column_names else None)
+
+
+def registry_positions(column: pa.Array, registry: pa.Array) -> np.ndarray:
+    """Each cell's position in the registry (-1 for a code outside it or none), looked up once per distinct value
+    of a dictionary column."""
+    if pa.types.is_dictionary(column.type):
+        found = np.append(registry_positions(column.dictionary, registry), -1)
+        return found[pc.fill_null(column.indices, len(found) - 1).to_numpy(zero_copy_only=False)]
+    return pc.index_in(column, value_set=registry).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _value_hash(column: pa.Array, kind: ColumnKind, registry: pa.Array | None) -> np.ndarray:
@@ -79,11 +90,16 @@ def _value_hash(column: pa.Array, kind: ColumnKind, registry: pa.Array | None) -
     return pd.util.hash_array(column.to_numpy(zero_copy_only=False).astype(object))
 
 
-def key_hash(table: pa.Table, spec: SourceSpec, registry: pa.Array | None) -> np.ndarray:
-    """One uint64 per row, equal when the natural key is equal (collisions are resolved on read-back)."""
+def key_hash(table: pa.Table, spec: SourceSpec, registry: pa.Array | None,
+             uscc_positions: np.ndarray | None = None) -> np.ndarray:
+    """One uint64 per row, equal when the natural key is equal (collisions are resolved on read-back);
+    ``uscc_positions``: the USCCs' registry positions when the caller has them already."""
     combined = np.zeros(table.num_rows, dtype=np.uint64)
     for name in spec.key:
-        values = _value_hash(table.column(name).combine_chunks(), spec.column(name).kind, registry)
+        if uscc_positions is not None and spec.column(name).kind is ColumnKind.USCC and registry is not None:
+            values = uscc_positions.astype(np.uint64)  # as _value_hash: the position, -1 wrapping alike
+        else:
+            values = _value_hash(table.column(name).combine_chunks(), spec.column(name).kind, registry)
         with np.errstate(over="ignore"):
             combined = (combined * _MIX) ^ values
     return combined
@@ -98,6 +114,8 @@ class SourceParts:
     registry: pa.Array | None = None
     buckets: int = 1
     """Row groups by USCC hash in every part (``write_part``)."""
+    registry_buckets: np.ndarray | None = None
+    """The bucket of each registry entry, hashed once per ingest: a row's bucket is then a look-up."""
     paths: list[Path] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     sorted_keys: list[np.ndarray] = field(default_factory=list)
@@ -109,12 +127,26 @@ class SourceParts:
         names = accepted_schema(self.spec).names
         columns = [table.column(name) if name != "_superseded_on" else pa.nulls(table.num_rows, _TIMESTAMP)
                    for name in names]
-        write_part(pa.table(columns, names=names), path, self.buckets)
-        keys = key_hash(table, self.spec, self.registry)
+        positions = (registry_positions(table.column("uscc").combine_chunks(), self.registry)
+                     if self.registry is not None else None)
+        write_part(pa.table(columns, names=names), path, self.buckets, self._row_buckets(table, positions))
+        keys = key_hash(table, self.spec, self.registry, positions)
         keys.sort()
         self.paths.append(path)
         self.rows.append(table.num_rows)
         self.sorted_keys.append(keys)
+
+    def _row_buckets(self, table: pa.Table, positions: np.ndarray | None) -> np.ndarray | None:
+        """Each row's bucket from its registry entry's (rows outside the registry hashed themselves); None to
+        let ``write_part`` hash every row (no registry: registration itself)."""
+        if self.buckets == 1 or positions is None or self.registry_buckets is None:
+            return None
+        known = positions >= 0
+        bucket = self.registry_buckets[np.where(known, positions, 0)]
+        if not known.all():
+            outside = np.flatnonzero(~known)
+            bucket[outside] = buckets_of(table.column("uscc").take(pa.array(outside)), self.buckets)
+        return bucket
 
     def finish(self) -> None:
         """An empty source still gets one (empty) part, so that the dataset has a schema."""
@@ -224,9 +256,11 @@ def apply_resolution(parts: SourceParts, resolution: Resolution) -> int:
         dates = superseded.reindex(rows).to_numpy(dtype="datetime64[ns]")
         table = table.set_column(table.schema.get_field_index("_superseded_on"), "_superseded_on",
                                  pa.array(dates, _TIMESTAMP, from_pandas=True))
-        table = table.filter(pa.array(~np.isin(rows, dropped)))
+        kept = ~np.isin(rows, dropped)
+        table = table.filter(pa.array(kept))
+        stored = stored_buckets(path)
         temporary = path.with_name(f".{path.name}.rewrite")
-        write_part(table, temporary, parts.buckets)
+        write_part(table, temporary, parts.buckets, None if stored is None else stored[kept])
         os.replace(temporary, path)
     return sum(parts.rows) - len(dropped)
 
