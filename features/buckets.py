@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from features.engines import partition_of
-from features.partitions import partition_schema
+from features.partitions import null_throughout, partition_schema
 from features.profile_columns import ENTERPRISE
 
 BUCKETS_KEY = "xinyi.buckets"
@@ -111,14 +111,7 @@ class BucketedTable:
     def all_null(self, column: str) -> bool:
         """Whether the parts' statistics show ``column`` null in every row (``_superseded_on`` before any
         correction), so partitions need not read it; False where a row group has no statistics."""
-        for file, _ in self.parts:
-            footer = _footer(file)
-            at = footer.schema.names.index(column)
-            for group in range(footer.num_row_groups):
-                chunk = footer.row_group(group).column(at)
-                if not chunk.is_stats_set or chunk.statistics.null_count != chunk.num_values:
-                    return False
-        return True
+        return null_throughout((_footer(file) for file, _ in self.parts), column)
 
     def read(self, buckets: Iterable[int], columns: Sequence[str], text: Sequence[str] = ()) -> pa.Table | None:
         """The rows of ``buckets`` (the parts' order, then the row groups'), ``text`` columns read as
@@ -158,9 +151,11 @@ class BucketPartition:
     buckets: tuple[int, ...]
     tables: Mapping[str, BucketedTable]
     columns: Mapping[str, tuple[str, ...]]
-    """Per source, the columns a partition keeps (as ``features.partitions.source_columns`` chooses them)."""
+    """Per source, the columns a partition keeps (as the shuffle keeps them: ``_superseded_on`` only when some
+    row has one)."""
     schemas: Mapping[str, pa.Schema]
-    """Per source, the partition schema (as the shuffle writes it: ``_enterprise`` last), for empty reads."""
+    """Per source, the partition schema (as the shuffle writes it: text other than registration's USCC as
+    dictionaries, ``_enterprise`` last)."""
 
     def read(self) -> dict[str, pa.Table]:
         """Per source, the partition's rows as the shuffle's partition files hold them: ``_enterprise`` (the
@@ -176,19 +171,18 @@ class BucketPartition:
                 out[source] = self._located(source, registry)
         return out
 
+    def _dictionaries(self, source: str) -> list[str]:
+        """The columns read as dictionaries: those the partition schema holds so."""
+        return [f.name for f in self.schemas[source] if pa.types.is_dictionary(f.type)]
+
     def _source(self, source: str) -> pa.Table:
-        columns = self.columns[source]
-        text = [c for c in columns if pa.types.is_string(self.schemas[source].field(c).type)
-                or pa.types.is_dictionary(self.schemas[source].field(c).type)]
-        table = self.tables[source].read(self.buckets, columns, [c for c in text if c != "uscc" or
-                                                                 source != "registration"])
+        table = self.tables[source].read(self.buckets, self.columns[source], self._dictionaries(source))
         schema = pa.schema([f for f in self.schemas[source] if f.name != ENTERPRISE])
         return schema.empty_table() if table is None else table.cast(schema).combine_chunks()
 
     def _located(self, source: str, registry: pa.Array) -> pa.Table:
         columns = self.columns[source]
-        table = self.tables[source].read(self.buckets, ["uscc", *columns], [
-            "uscc", *[c for c in columns if pa.types.is_dictionary(self.schemas[source].field(c).type)]])
+        table = self.tables[source].read(self.buckets, ["uscc", *columns], ["uscc", *self._dictionaries(source)])
         if table is None:
             return self.schemas[source].empty_table()
         enterprise = _positions(table.column("uscc"), registry)

@@ -10,7 +10,7 @@ strings) is found in the registry by binary search over fixed-width bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from features.engines import partition_of
 from features.profile_columns import ENTERPRISE, arrow_ints
@@ -201,8 +202,13 @@ def needed_columns(source: str, feature_set: FeatureSet = CATALOGUE) -> list[str
 def _all_null(path: Path, column: str) -> bool:
     """Whether the Parquet statistics show ``column`` null in every row (``_superseded_on`` before any
     correction), so the partitions need not carry it; False when a part has no statistics."""
-    for fragment in ds.dataset(path, format="parquet").get_fragments():
-        metadata = fragment.metadata
+    return null_throughout((f.metadata for f in ds.dataset(path, format="parquet").get_fragments()), column)
+
+
+def null_throughout(footers: Iterable[pq.FileMetaData], column: str) -> bool:
+    """Whether the statistics of every row group of these parts show ``column`` null in every row; False where a
+    row group has none."""
+    for metadata in footers:
         at = metadata.schema.names.index(column)
         for group in range(metadata.num_row_groups):
             chunk = metadata.row_group(group).column(at)
