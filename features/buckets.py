@@ -113,21 +113,34 @@ class BucketedTable:
         correction), so partitions need not read it; False where a row group has no statistics."""
         return null_throughout((_footer(file) for file, _ in self.parts), column)
 
+    def row_groups_of(self, buckets: Iterable[int]) -> RowGroups:
+        """The parts holding rows of ``buckets`` and which of their row groups hold them."""
+        wanted = set(buckets)
+        chosen = ((file, tuple(i for i, bucket in enumerate(row_groups) if bucket in wanted))
+                  for file, row_groups in self.parts)
+        return tuple((file, groups) for file, groups in chosen if groups)
+
     def read(self, buckets: Iterable[int], columns: Sequence[str], text: Sequence[str] = ()) -> pa.Table | None:
         """The rows of ``buckets`` (the parts' order, then the row groups'), ``text`` columns read as
         dictionaries; None when no part holds any."""
-        wanted = sorted(set(buckets))
-        pieces = []
-        for file, row_groups in self.parts:
-            at = {bucket: index for index, bucket in enumerate(row_groups)}
-            chosen = [at[bucket] for bucket in wanted if bucket in at]  # row groups are in bucket order
-            if chosen:
-                with pa.OSFile(str(file)) as handle:  # an open file: no file-system resolution per read
-                    reader = pq.ParquetFile(handle, metadata=_footer(file), read_dictionary=list(text))
-                    pieces.append(reader.read_row_groups(chosen, columns=list(columns), use_threads=False))
-        if not pieces:
-            return None
-        return pa.concat_tables(pieces, promote_options="permissive").replace_schema_metadata(None)
+        return read_row_groups(self.row_groups_of(buckets), columns, text)
+
+
+RowGroups = tuple[tuple[Path, tuple[int, ...]], ...]
+"""Parts and the row groups to read of each, in order."""
+
+
+def read_row_groups(row_groups: RowGroups, columns: Sequence[str], text: Sequence[str] = ()) -> pa.Table | None:
+    """These row groups' ``columns`` as one table (a chunk a row group; ``text`` columns as dictionaries); None
+    for none."""
+    pieces = []
+    for file, groups in row_groups:
+        with pa.OSFile(str(file)) as handle:  # an open file: no file-system resolution per read
+            reader = pq.ParquetFile(handle, metadata=_footer(file), read_dictionary=list(text))
+            pieces.append(reader.read_row_groups(list(groups), columns=list(columns), use_threads=False))
+    if not pieces:
+        return None
+    return pa.concat_tables(pieces).replace_schema_metadata(None)
 
 
 def _footer(file: Path) -> pq.FileMetaData:
@@ -148,8 +161,8 @@ class BucketPartition:
     it from the same storage)."""
 
     name: str
-    buckets: tuple[int, ...]
-    tables: Mapping[str, BucketedTable]
+    row_groups: Mapping[str, RowGroups]
+    """Per source, the parts and row groups holding the partition's buckets."""
     columns: Mapping[str, tuple[str, ...]]
     """Per source, the columns a partition keeps (as the shuffle keeps them: ``_superseded_on`` only when some
     row has one)."""
@@ -166,7 +179,7 @@ class BucketPartition:
         registry = pc.unique(names)  # in order of first appearance
         out = {"registration": registration.append_column(
             ENTERPRISE, pc.index_in(names, value_set=registry).cast(pa.int32()))}
-        for source in self.tables:
+        for source in self.row_groups:
             if source != "registration":
                 out[source] = self._located(source, registry)
         return out
@@ -176,20 +189,21 @@ class BucketPartition:
         return [f.name for f in self.schemas[source] if pa.types.is_dictionary(f.type)]
 
     def _source(self, source: str) -> pa.Table:
-        table = self.tables[source].read(self.buckets, self.columns[source], self._dictionaries(source))
+        table = read_row_groups(self.row_groups[source], self.columns[source], self._dictionaries(source))
         schema = pa.schema([f for f in self.schemas[source] if f.name != ENTERPRISE])
-        return schema.empty_table() if table is None else table.cast(schema).combine_chunks()
+        return schema.empty_table() if table is None else table.combine_chunks().cast(schema)
 
     def _located(self, source: str, registry: pa.Array) -> pa.Table:
         columns = self.columns[source]
-        table = self.tables[source].read(self.buckets, ["uscc", *columns], ["uscc", *self._dictionaries(source)])
+        table = read_row_groups(self.row_groups[source], ["uscc", *columns], ["uscc", *self._dictionaries(source)])
         if table is None:
             return self.schemas[source].empty_table()
         enterprise = _positions(table.column("uscc"), registry)
-        kept = table.select(list(columns)).append_column(ENTERPRISE, pa.array(enterprise))
+        kept = table.select(list(columns)).combine_chunks()  # a chunk a column: zero-copy into NumPy, one cast
+        kept = kept.append_column(ENTERPRISE, pa.array(enterprise))
         if (enterprise < 0).any():
             kept = kept.filter(pa.array(enterprise >= 0))
-        return kept.cast(self.schemas[source]).combine_chunks()  # one chunk a column: zero-copy into NumPy
+        return kept.cast(self.schemas[source])
 
 
 def _positions(codes: pa.ChunkedArray, registry: pa.Array) -> np.ndarray:
@@ -201,12 +215,13 @@ def _positions(codes: pa.ChunkedArray, registry: pa.Array) -> np.ndarray:
         return np.zeros(0, dtype=np.int32)
     names = pa.concat_arrays([chunk.dictionary for chunk in chunks])
     found = np.append(pc.index_in(names, value_set=registry).fill_null(-1).to_numpy(), -1).astype(np.int32)
-    starts = np.cumsum([0, *[len(chunk.dictionary) for chunk in chunks]])
-    rows = []
-    for chunk, start in zip(chunks, starts, strict=False):
-        indices = chunk.indices if not chunk.null_count else chunk.indices.fill_null(len(names) - int(start))
-        rows.append(indices.to_numpy(zero_copy_only=False).astype(np.int64) + start)  # a missing code: -1
-    return found[np.concatenate(rows)]
+    starts = np.cumsum([0, *[len(chunk.dictionary) for chunk in chunks[:-1]]])
+    indices = pa.concat_arrays([chunk.indices for chunk in chunks])
+    rows = pc.fill_null(indices, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows += np.repeat(starts, [len(chunk) for chunk in chunks])  # into the joined dictionaries
+    if indices.null_count:
+        rows[indices.is_null().to_numpy(zero_copy_only=False)] = len(names)  # a missing code: -1
+    return found[rows]
 
 
 def bucket_partitions(paths: Mapping[str, Path], partitions: int, needed: Mapping[str, Sequence[str]]
@@ -231,5 +246,6 @@ def bucket_partitions(paths: Mapping[str, Path], partitions: int, needed: Mappin
                                 and not (c == "_superseded_on" and table.all_null(c)))
         schemas[source] = partition_schema(table.schema, columns[source], source)
     count = next(iter(tables.values())).count
-    return [BucketPartition(f"{k:05d}", tuple(range(k, count, partitions)), tables, columns, schemas)
+    return [BucketPartition(f"{k:05d}", {source: table.row_groups_of(range(k, count, partitions))
+                                         for source, table in tables.items()}, columns, schemas)
             for k in range(partitions)]
