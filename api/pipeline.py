@@ -155,7 +155,8 @@ class DemoPipeline:
                 "read": summary.total_read,
             }
 
-        return self._stage("ingest", self.root / "stamps" / "ingest.json", {"upstream": generated}, build)
+        inputs = {"upstream": generated, "buckets": self.settings.profile_partitions}  # a new count: re-ingest
+        return self._stage("ingest", self.root / "stamps" / "ingest.json", inputs, build)
 
     def profiles(self, ingested: dict, generated: dict) -> dict:
         """Stage 3: point-in-time profiles at every application date (labelled) and as of extraction."""

@@ -17,6 +17,7 @@ from api.db.models import AuditEvent, Bank
 from api.pipeline import DemoPipeline, StageResult, application_dates
 from api.regulator_metrics import credit_lending
 from config.settings import Settings
+from features.buckets import BucketedTable
 from models.registry import load_model_by_alias
 from scoring.service import ScoreService
 from tests.api.factories import add_authorisation
@@ -109,3 +110,17 @@ def test_rebuild_flag_rebuilds_every_stage(tmp_path: Path) -> None:
     outcome = DemoPipeline(settings, rebuild=True, report=seen.append).run()
     assert not any(s.reused for s in seen)
     assert outcome.model_version == "2"
+
+
+def test_ingest_buckets_follow_the_profile_partitions(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", demo_enterprises=400, seed=5, profile_partitions=4)
+    DemoPipeline(settings).run()
+    accepted = settings.region_dir() / "ingest" / "accepted" / "tax_monthly.parquet"
+    layout = BucketedTable.of(accepted)
+    assert layout is not None and layout.count == 4  # what a build in 4 partitions reads without a shuffle
+    seen: list[StageResult] = []
+    DemoPipeline(settings.model_copy(update={"profile_partitions": 2}), report=seen.append).run()
+    reused = {s.name: s.reused for s in seen}
+    assert reused["generate region"] and not reused["ingest"]  # a new count is a new layout: ingested again
+    layout = BucketedTable.of(accepted)
+    assert layout is not None and layout.count == 2
