@@ -17,6 +17,7 @@ from features.ingest import ingest_region
 from features.profiles import SOURCES
 from features.snapshots import read_buckets, write_snapshot
 from features.synthetic import generate_region
+from tests.utils.dask_cluster import two_worker_client
 
 AS_OF = pd.Timestamp("2025-06-30")
 BUCKETS = 6
@@ -123,14 +124,11 @@ def test_bucket_counts_below_one_are_refused(region: tuple[Path, Path], tmp_path
 
 @pytest.mark.slow
 def test_dask_workers_read_their_buckets_to_the_same_snapshot(region: tuple[Path, Path], tmp_path: Path) -> None:
-    from distributed import Client, LocalCluster
-
     from features.engines import DaskEngine
 
     one, six = region
     local = write_snapshot(one, tmp_path / "local", AS_OF, LocalEngine(partitions=3))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with two_worker_client() as client:
         dask = write_snapshot(six, tmp_path / "dask", AS_OF, DaskEngine(client, partitions=3))
     assert dask.rows == local.rows
     pd.testing.assert_frame_equal(dask.read(), local.read())

@@ -9,6 +9,7 @@ from features.engines import DaskEngine, LocalEngine, build_pairs, engine_for, p
 from features.ingest import ingest_region
 from features.profiles import SourceTables, build_profiles, profiles_for_pairs
 from features.synthetic import generate_region
+from tests.utils.dask_cluster import two_worker_client
 
 DATES = [pd.Timestamp("2024-06-30"), pd.Timestamp("2025-06-30")]
 
@@ -60,10 +61,7 @@ def test_pairs_on_partitions_equal_pairs_on_the_whole_table(tables: SourceTables
 
 @pytest.mark.slow
 def test_dask_engine_on_a_local_cluster_equals_the_whole_table(tables: SourceTables, whole: pd.DataFrame) -> None:
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with two_worker_client() as client:
         got = DaskEngine(client, partitions=4).build(tables, DATES)
         pairs = whole.sample(100, random_state=1)[["uscc", "as_of"]]
         got_pairs = build_pairs(DaskEngine(client, partitions=3), tables, pairs)

@@ -19,6 +19,7 @@ from features.profile_columns import DAY_NS, ENTERPRISE, NAT
 from features.profiles import SOURCES, SourceTables, profile_as_of
 from features.snapshots import latest_snapshot, list_snapshots, snapshot_dir, write_snapshot
 from features.synthetic import generate_region
+from tests.utils.dask_cluster import two_worker_client
 
 AS_OF = pd.Timestamp("2025-06-30")
 
@@ -200,13 +201,10 @@ def test_latest_is_the_newest_complete_snapshot(ingest_dir: Path, tmp_path: Path
 
 @pytest.mark.slow
 def test_a_snapshot_built_on_a_dask_cluster_is_the_same(ingest_dir: Path, tmp_path: Path) -> None:
-    from distributed import Client, LocalCluster
-
     from features.engines import DaskEngine
 
     local = write_snapshot(ingest_dir, tmp_path / "local", AS_OF, LocalEngine(partitions=3))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with two_worker_client() as client:
         dask = write_snapshot(ingest_dir, tmp_path / "dask", AS_OF, DaskEngine(client, partitions=3))
     assert dask.rows == local.rows
     pd.testing.assert_frame_equal(dask.read(), local.read())

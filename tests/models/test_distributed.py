@@ -20,6 +20,7 @@ from models.artifact import PdModelArtifact
 from models.cli import _dask_scheduler, build_parser
 from models.distributed import worker_pieces
 from models.train import EARLY_STOPPING_ROUNDS, MAX_BOOST_ROUNDS, feature_matrix
+from tests.utils.dask_cluster import two_worker_cluster
 from tests.utils.training_frames import make_training_frame
 
 # Out-of-time AUC of the cluster model against the local model on the same 3,000-enterprise panel (12,000
@@ -60,9 +61,7 @@ def test_cli_takes_the_scheduler_from_the_option_then_the_setting():
 
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+    with two_worker_cluster() as local:
         yield local
 
 
