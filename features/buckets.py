@@ -54,10 +54,9 @@ def write_bucketed(table: pa.Table, path: Path, buckets: int, row_buckets: np.nd
         bucket = np.zeros(table.num_rows, dtype=np.int64)
     else:
         bucket = buckets_of(table.column("uscc"), buckets) if row_buckets is None else np.asarray(row_buckets)
-    order = np.argsort(bucket, kind="stable")
-    if buckets > 1 and np.any(np.diff(bucket) < 0):
-        table = table.take(pa.array(order))
-    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    if np.any(np.diff(bucket) < 0):  # already grouped (a part rewritten, one bucket): written as it is
+        table = table.take(pa.array(np.argsort(bucket, kind="stable")))
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(bucket, minlength=buckets))])
     present = [k for k in range(buckets) if bounds[k + 1] > bounds[k]]
     with pq.ParquetWriter(str(path), table.schema, **options) as writer:
         for k in present:
@@ -66,16 +65,23 @@ def write_bucketed(table: pa.Table, path: Path, buckets: int, row_buckets: np.nd
         writer.add_key_value_metadata({BUCKETS_KEY: json.dumps({"count": buckets, "row_groups": present})})
 
 
-def stored_buckets(path: Path) -> np.ndarray | None:
-    """Each row's bucket in a part as written (from its metadata and row-group sizes), or None without a layout:
-    a part rewritten keeps its buckets without hashing again."""
-    footer = pq.read_metadata(path)
+def _layout(footer: pq.FileMetaData) -> tuple[int, tuple[int, ...]] | None:
+    """A part's declared bucket count and the bucket of each row group; None when it declares none."""
     declared = (footer.metadata or {}).get(BUCKETS_KEY.encode())
     if declared is None:
         return None
-    row_groups = json.loads(declared)["row_groups"]
+    layout = json.loads(declared)
+    return int(layout["count"]), tuple(int(b) for b in layout["row_groups"])
+
+
+def stored_buckets(footer: pq.FileMetaData) -> np.ndarray | None:
+    """Each row's bucket in a part as written (from its footer: the layout and row-group sizes), or None without
+    a layout: a part rewritten keeps its buckets without hashing again."""
+    layout = _layout(footer)
+    if layout is None:
+        return None
     sizes = [footer.row_group(i).num_rows for i in range(footer.num_row_groups)]
-    return np.repeat(np.asarray(row_groups, dtype=np.int64), sizes)
+    return np.repeat(np.asarray(layout[1], dtype=np.int64), sizes)
 
 
 @dataclass(frozen=True)
@@ -95,12 +101,11 @@ class BucketedTable:
             p for p in path.glob("*.parquet") if not p.name.startswith((".", "_")))
         counts, parts = set(), []
         for file in files:
-            declared = (_footer(file).metadata or {}).get(BUCKETS_KEY.encode())
-            if declared is None:
+            layout = _layout(_footer(file))
+            if layout is None:
                 return None
-            layout = json.loads(declared)
-            counts.add(int(layout["count"]))
-            parts.append((file, tuple(int(b) for b in layout["row_groups"])))
+            counts.add(layout[0])
+            parts.append((file, layout[1]))
         return cls(counts.pop(), tuple(parts)) if len(counts) == 1 else None
 
     @property

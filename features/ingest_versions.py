@@ -85,8 +85,7 @@ def _value_hash(column: pa.Array, kind: ColumnKind, registry: pa.Array | None) -
     if kind in _TEXT_FORMATS:
         return column.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.uint64)
     if kind is ColumnKind.USCC and registry is not None:
-        values = pc.index_in(column, value_set=registry).fill_null(-1).to_numpy(zero_copy_only=False)
-        return values.astype(np.int64).astype(np.uint64)
+        return registry_positions(column, registry).astype(np.uint64)
     return pd.util.hash_array(column.to_numpy(zero_copy_only=False).astype(object))
 
 
@@ -251,14 +250,14 @@ def apply_resolution(parts: SourceParts, resolution: Resolution) -> int:
     for path, n, start in zip(parts.paths, parts.rows, parts.offsets, strict=True):
         if not ((changed >= start) & (changed < start + n)).any():
             continue
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as part:  # the rows and, from the same footer, the buckets they lie in
+            table, stored = part.read(), stored_buckets(part.metadata)
         rows = np.arange(start, start + n, dtype=np.int64)
         dates = superseded.reindex(rows).to_numpy(dtype="datetime64[ns]")
         table = table.set_column(table.schema.get_field_index("_superseded_on"), "_superseded_on",
                                  pa.array(dates, _TIMESTAMP, from_pandas=True))
         kept = ~np.isin(rows, dropped)
         table = table.filter(pa.array(kept))
-        stored = stored_buckets(path)
         temporary = path.with_name(f".{path.name}.rewrite")
         write_part(table, temporary, parts.buckets, None if stored is None else stored[kept])
         os.replace(temporary, path)
