@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
 
 import numpy as np
@@ -81,9 +82,12 @@ def make_training_frame(
     features["si_arrears_months_3m"] = np.minimum(features["si_arrears_months_12m"], 3.0)
     features["utility_late_months_3m"] = np.minimum(features["utility_late_months_12m"], 3.0)
     for name in FEATURE_NAMES:
-        if name not in features:  # a catalogue feature this factory does not know yet: a weak count signal
+        if name not in features:  # a catalogue feature this factory does not know yet: a weak count signal,
+            # drawn from its own stream so that a feature added to the catalogue changes no other column or label
             riskier = FEATURE_SPECS[name].higher_is_riskier
-            features[name] = poisson(-1.0 + (0.3 if riskier else -0.3 if riskier is False else 0.0) * risk)
+            own = np.random.default_rng([seed, zlib.crc32(name.encode())])
+            slope = 0.3 if riskier else -0.3 if riskier is False else 0.0
+            features[name] = own.poisson(np.exp(-1.0 + slope * risk)).astype(float)
     for name, share in _MISSING_SHARE.items():
         features[name] = np.where(rng.random(n) < share, np.nan, features[name])
     usccs = np.asarray(make_usccs(n_enterprises), dtype=object)
