@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-CATALOGUE_VERSION = "4"
+CATALOGUE_VERSION = "3"
 """Bumped whenever a definition changes: snapshots and models record it, so profiles of two versions never mix."""
 
 UNITS = ("months", "count", "people", "days", "ratio", "0/1", "ln(yuan)", "ln(kWh)", "ln(m³)", "code")

@@ -248,13 +248,6 @@ UTILITIES = (
        ("近3个月用电量同比{value}", "electricity use {value} year on year"),
        "sum of electricity quantity over months 1–3 back / sum over months 13–15 back − 1; NaN when either "
        "window reports nothing or the earlier sum is not positive."),
-    _f("electricity_change_vs_mean_36m", "utilities_monthly", "36 months", "ratio", "-",
-       ("近3个月月均用电量较近36个月均值变化", "monthly electricity use, last 3 months against its 36-month mean"),
-       "no electricity reported in months 1–3 back, or none in the last 36 months",
-       ("近3个月月均用电量较近36个月均值{value}", "monthly electricity use {value} against its 36-month mean"),
-       "mean of the electricity quantity reported in months 1–3 back / mean of that reported in the last 36 "
-       "months − 1; NaN when either is missing or the 36-month mean is not positive (activity against the "
-       "enterprise's own usual level: size and trade cancel out)."),
     _f("electricity_volatility_12m", "utilities_monthly", "12 months", "ratio", "+",
        ("月用电量波动", "volatility of monthly electricity use"), "fewer than 3 electricity bills in 12 months",
        ("近12个月月用电量波动系数{value}", "monthly electricity use varies by {value}"),

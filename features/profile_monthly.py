@@ -175,14 +175,12 @@ def utilities_features(util: Encoded, as_of: pd.Timestamp) -> dict[str, Floats]:
     quantity = util["quantity"]
     recent_power = util.in_months(held, as_of, 1, 3) & power
     recent_use = util.sum_reported(quantity, recent_power)
-    recent_mean = ratio(recent_use, util.reported(quantity, recent_power))
     late = util["days_late"] > 0
     kinds = sum(util.any(last12 & util[f"is_{kind}"]) for kind in ("electricity", "water", "gas"))
     return {
         "electricity_12m_log": log_sum(util.sum_reported(quantity, last12 & power)),
         "electricity_3m_log": log_sum(recent_use),
-        PER_HEAD_INPUTS["electricity_per_head_3m_log"]: recent_mean,
-        "electricity_change_vs_mean_36m": change(recent_mean, util.mean_reported(quantity, last36 & power)),
+        PER_HEAD_INPUTS["electricity_per_head_3m_log"]: ratio(recent_use, util.reported(quantity, recent_power)),
         "electricity_change_6m": change(recent_use, util.sum_reported(quantity, util.in_months(held, as_of, 7, 9)
                                                                       & power)),
         "electricity_yoy_change": change(recent_use, util.sum_reported(quantity, util.in_months(held, as_of, 13, 15)

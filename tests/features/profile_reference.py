@@ -106,12 +106,6 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def monthly_mean(rows: list[Record]) -> float:
-    """Mean quantity of the rows whose quantity is reported; NaN when none is."""
-    values = [float(r["quantity"]) for r in rows if not missing(r["quantity"])]
-    return math.fsum(values) / len(values) if values else NAN
-
-
 def volatility(values: Iterable[object]) -> float:
     """Population standard deviation / mean of the reported values; NaN under 3 of them or a mean ≤ 0."""
     reported = [float(v) for v in values if not missing(v)]  # type: ignore[arg-type]
@@ -368,8 +362,6 @@ def utility_features(util: list[Record], as_of: pd.Timestamp) -> dict[str, float
         "electricity_12m_log": log1p(total(r["quantity"] for r in power12)),
         "electricity_change_6m": change(used(1, 3), used(7, 9)),
         "electricity_yoy_change": change(used(1, 3), used(13, 15)),
-        "electricity_change_vs_mean_36m": change(monthly_mean(in_months(power, as_of, 1, 3)),
-                                                 monthly_mean(in_months(power, as_of, 0, 35))),
         "electricity_volatility_12m": volatility(r["quantity"] for r in power12),
         "water_12m_log": log1p(total(r["quantity"] for r in last12 if r["kind"] == "water")),
         "gas_12m_log": log1p(total(r["quantity"] for r in last12 if r["kind"] == "gas")),
