@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from api.db.models import Account, Authorisation, Bank, Loan, LoanEvent, ScoreResponse
 from api.loans import report_event
 from api.repository import DEMO_BANKS
-from api.schemas import BUSINESS_TIMEZONE, DEFAULT_SCOPES, LoanEventIn
+from api.schemas import DEFAULT_SCOPES
+from api.schemas_loans import BUSINESS_TIMEZONE, LoanEventIn
 
 LOAN_ID_PREFIX = "DEMO-"
 DEMO_BANK_CODES = tuple(code for code, _name in DEMO_BANKS)

@@ -19,7 +19,8 @@ from api.db.session import SessionSlots, commits_without_waiting
 from api.errors import Forbidden, NotAuthenticated, NotAuthorised, NotFound, ServiceUnavailable
 from api.grants import grant_is_active
 from api.ratelimit import charge
-from api.schemas import LoanEventIn, ScoreRequest
+from api.schemas import ScoreRequest
+from api.schemas_loans import LoanEventIn
 from api.security import InvalidKeyError, KeyVerifier
 from config.settings import Settings
 from scoring.advice import AdviceSearch

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Loan, LoanEvent, utcnow
 from api.errors import Conflict, FieldError, ValidationProblem
-from api.schemas import LoanEventIn
+from api.schemas_loans import LoanEventIn
 from config.settings import DEFAULT_DAYS_PAST_DUE
 from features.outcomes import DEFAULT_HORIZON_MONTHS, label_applications
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Loan, LoanEvent, ScoreResponse
 from api.loans import loan_default_labels
 from api.regulator_metrics import MetricsUnavailable, end_of_day
-from api.schemas import BUSINESS_TIMEZONE
+from api.schemas_loans import BUSINESS_TIMEZONE
 from config.settings import DEFAULT_DAYS_PAST_DUE, Settings
 from features.outcomes import LABEL
 from models.artifact import PdModelArtifact

@@ -32,7 +32,7 @@ from api.db.models import (
     ScoreResponse,
 )
 from api.errors import NotFound
-from api.schemas import BUSINESS_TIMEZONE
+from api.schemas_loans import BUSINESS_TIMEZONE
 from config.settings import Settings
 
 Dimension = Literal["platform", "bank", "region", "industry", "size_class"]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from api.errors import FieldError
 from api.portal.i18n import LANG_COOKIE, Language, choose_language, column, text
 from api.portal.sessions import PortalLogin, csrf_token
-from api.schemas import BUSINESS_TIMEZONE
+from api.schemas_loans import BUSINESS_TIMEZONE
 from config.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

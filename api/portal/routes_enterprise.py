@@ -20,7 +20,8 @@ from api.portal.rendering import field_errors, render
 from api.portal.sessions import CheckedForm, PortalEnterprise, PortalLogin
 from api.routers.enterprise import read_own_score
 from api.routers.objections import objections_out
-from api.schemas import AuthorisationCreate, ObjectionCreate
+from api.schemas import AuthorisationCreate
+from api.schemas_enterprise import ObjectionCreate
 from api.self_service import OBJECTION_SOURCES, access_log, submit_objection
 
 router = APIRouter(prefix="/enterprise")

@@ -18,20 +18,15 @@ from api.errors import Conflict, FieldError, NoProfile, ValidationProblem
 from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.problems import problem_responses
 from api.routers.scores import PreCredit
-from api.schemas import (
+from api.schemas import Decision, MissingDataOut, ModelOut, PolicyHitOut, ReasonOut, ReasonsOut
+from api.schemas_enterprise import (
     AccessLogOut,
     AccessRecordOut,
     AdviceOut,
     AdviceStepOut,
-    Decision,
     DecisionSummaryOut,
-    MissingDataOut,
-    ModelOut,
     OwnScoreOut,
-    PolicyHitOut,
     ProfileSummaryOut,
-    ReasonOut,
-    ReasonsOut,
     ReviewCreate,
     ReviewOut,
 )

@@ -14,11 +14,10 @@ from api.errors import ApiError, NotFound
 from api.loans import loan_status, report_event
 from api.problem_json import PROBLEM_BASE
 from api.routers.problems import problem_responses
-from api.schemas import (
+from api.schemas import ItemFieldErrorOut, ItemProblemOut
+from api.schemas_loans import (
     BankLoanId,
     CreditType,
-    ItemFieldErrorOut,
-    ItemProblemOut,
     LoanEventBatch,
     LoanEventBatchItem,
     LoanEventBatchOut,

@@ -16,7 +16,14 @@ from api.errors import NotFound
 from api.pagination import PAGE_HEADERS, CursorPagination, announce_next, keyset, page_rows
 from api.routers.enterprise import review_out
 from api.routers.problems import problem_responses
-from api.schemas import ObjectionChangeOut, ObjectionCreate, ObjectionDecision, ObjectionOut, ObjectionStatus, ReviewOut
+from api.schemas_enterprise import (
+    ObjectionChangeOut,
+    ObjectionCreate,
+    ObjectionDecision,
+    ObjectionOut,
+    ObjectionStatus,
+    ReviewOut,
+)
 from api.self_service import history, move_objection, submit_objection
 
 router = APIRouter()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.db.models import AuditEvent, LoanEvent
-from api.schemas import MAX_BATCH_EVENTS
+from api.schemas_loans import MAX_BATCH_EVENTS
 from tests.api.factories import Scenario, add_enterprise, bearer, loan_event
 
 URL = "/v1/loan-events"

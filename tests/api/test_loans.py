@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from api import schemas
+from api import schemas_loans
 from api.db.models import AuditEvent, Loan, LoanEvent, utcnow
 from api.loans import report_event
-from api.schemas import BUSINESS_TIMEZONE, LoanEventIn
+from api.schemas_loans import BUSINESS_TIMEZONE, LoanEventIn
 from config.settings import Settings
 from tests.api.factories import (
     Scenario,
@@ -350,7 +350,7 @@ def test_today_means_today_in_beijing(monkeypatch: pytest.MonkeyPatch) -> None:
             moment = cls(2026, 3, 1, 1, 0, tzinfo=BUSINESS_TIMEZONE)
             return moment.astimezone(tz) if tz else moment  # type: ignore[return-value]
 
-    monkeypatch.setattr(schemas, "datetime", AtOneInTheMorning)
+    monkeypatch.setattr(schemas_loans, "datetime", AtOneInTheMorning)
     uscc = new_uscc()
 
     accepted = LoanEventIn.model_validate(loan_event(uscc, "application", date(2026, 3, 1)))

@@ -37,7 +37,7 @@ from api.regulator_metrics import (
     policy_declines,
     report_quality,
 )
-from api.schemas import BUSINESS_TIMEZONE
+from api.schemas_loans import BUSINESS_TIMEZONE
 from config.settings import Settings
 from tests.api.factories import add_account, add_authorisation, add_bank, add_enterprise, add_key, add_profile
 
