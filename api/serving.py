@@ -13,20 +13,21 @@ import socket
 from fastapi import FastAPI
 
 from config.settings import Settings
+from scoring.types import ScoreProvider
 
 WORKER_APP = "api.serving:app_from_environment"
 """The factory each worker process imports: it reads the same ``XINYI_*`` environment as its parent."""
 
 
-def app_from_environment(settings: Settings | None = None) -> FastAPI:
+def app_from_environment(settings: Settings | None = None, score_provider: ScoreProvider | None = None) -> FastAPI:
     """The app one serving process serves: ``settings`` (by default from the environment, as a worker reads
-    them), the registry's champion, start-up heap frozen."""
+    them), ``score_provider`` (by default the registry's champion), start-up heap frozen."""
     from api.app import create_app, freeze_startup_heap
     from config.settings import get_settings
     from scoring.service import ScoreService
 
     settings = settings or get_settings()
-    app = create_app(settings, ScoreService.from_registry(settings))
+    app = create_app(settings, score_provider or ScoreService.from_registry(settings))
     freeze_startup_heap()
     return app
 

@@ -64,7 +64,7 @@ from api.db import make_engine, make_sessionmaker, migrate
 from api.db.models import Account, AuditEvent, Authorisation, Bank, Enterprise, EnterpriseProfile, utcnow
 from api.schemas import DEFAULT_SCOPES
 from api.security import issue_key
-from api.serving import run_workers
+from api.serving import app_from_environment, run_workers
 from bench.results import record
 from config.settings import Settings, get_settings
 from features.catalogue import FEATURE_NAMES
@@ -129,15 +129,9 @@ def seed_database(settings: Settings, profiles: list[dict[str, float | None]]) -
 def served_app() -> FastAPI:
     """The app each uvicorn worker builds (``--factory``): settings from ``XINYI_*``, the bench's saved model or
     the registry's champion."""
-    settings = get_settings()
     model_dir = os.environ.get(MODEL_DIR_ENV)
-    if model_dir:
-        service = ScoreService(PdModelArtifact.load(model_dir), "bench_pd", "1", num_threads=1)
-    else:
-        service = ScoreService.from_registry(settings)
-    app = create_app(settings, score_provider=service)
-    freeze_startup_heap()  # as `xinyi serve` does
-    return app
+    service = ScoreService(PdModelArtifact.load(model_dir), "bench_pd", "1", num_threads=1) if model_dir else None
+    return app_from_environment(score_provider=service)  # as each `xinyi serve` worker builds it
 
 
 def in_process_us(service: ScoreService, profiles: list[dict[str, float | None]], repeats: int) -> list[float]:
