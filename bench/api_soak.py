@@ -37,17 +37,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api_load import (  # bench/api_load.py: the same server and load generator
-    bench_profiles,
-    closed_loop,
-    free_port,
-    ms,
-    open_loop,
-    seed_database,
-    server_environment,
-    start_server,
-    tree_cpu_seconds,
-)
+from api_load import bench_profiles, seed_database, server_environment  # bench/api_load.py: the same service
+from http_load import closed_loop, free_port, ms, open_loop, start_server, tree_cpu_seconds  # and load generator
 
 from bench.results import record
 from config.settings import Settings
