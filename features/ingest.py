@@ -42,7 +42,8 @@ import pyarrow.parquet as pq
 
 from features.atomic import replace_folder, staging_folder
 from features.buckets import buckets_of
-from features.feeds import DEFAULT_CHUNK_ROWS, Feed, IngestError, Manifest, prefetched, read_chunks, read_manifest
+from features.feed_manifest import Feed, IngestError, Manifest, read_manifest
+from features.feeds import DEFAULT_CHUNK_ROWS, prefetched, read_chunks
 from features.ingest_checks import check_chunk, quarantine_schema
 from features.ingest_versions import SourceParts, apply_resolution, conflict_quarantine, resolve
 from features.quality import write_quality_report

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.feeds import RawChunk
+from features.feed_manifest import RawChunk
 from features.ingest_cells import (
     RawColumns,
     Verdicts,

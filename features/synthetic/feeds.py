@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from features.feeds import ENCODINGS as READABLE_ENCODINGS
-from features.feeds import FORMATS
-from features.feeds import Feed as IngestFeed
+from features.feed_manifest import ENCODINGS as READABLE_ENCODINGS
+from features.feed_manifest import FORMATS
+from features.feed_manifest import Feed as IngestFeed
 from features.synthetic.sources_records import CREDIT_OFFICE, MARKET, TAX_BUREAU
 
 ENCODINGS = tuple(sorted(set(READABLE_ENCODINGS.values())))

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.feeds import IngestError, read_manifest
+from features.feed_manifest import IngestError, read_manifest
 from features.ingest import current, ingest_region, load_accepted, load_quarantine
 from features.schemas import ADMIN_RECORDS, TAX_MONTHLY
 from tests.utils.raw_files import admin_row, tax_row, write_csv, write_region
