@@ -183,18 +183,31 @@ async def _one(connection: Connection, request: bytes, uscc: str, latencies: lis
         failures.append(status)
 
 
-async def closed_loop(base: str, key: str, usccs: list[str], concurrency: int, seconds: float
-                      ) -> tuple[list[float], list[int], float]:
-    """``concurrency`` clients, each on its own connection, sending its next request when the answer arrives."""
+async def _prepared(base: str, key: str, usccs: list[str]) -> tuple[str, int, list[bytes]]:
+    """Before a load phase: the generator's heap frozen, one request built per enterprise, every worker warm."""
     quiet_generator()
     host, port = _endpoint(base)
     requests = [score_request(host, port, key, u) for u in usccs]
+    await warm_every_worker(host, port, requests, usccs)
+    return host, port, requests
+
+
+async def _warm_connections(host: str, port: int, n: int, requests: list[bytes], usccs: list[str]
+                            ) -> list[Connection]:
+    """``n`` open connections, warmed by 50 requests between them (connections, caches), none of them counted."""
+    connections = [await Connection.open(host, port) for _ in range(n)]
+    for i in range(50):
+        await _one(connections[i % n], requests[i % len(usccs)], usccs[i % len(usccs)], [], [])
+    return connections
+
+
+async def closed_loop(base: str, key: str, usccs: list[str], concurrency: int, seconds: float
+                      ) -> tuple[list[float], list[int], float]:
+    """``concurrency`` clients, each on its own connection, sending its next request when the answer arrives."""
+    host, port, requests = await _prepared(base, key, usccs)
     latencies: list[float] = []
     failures: list[int] = []
-    await warm_every_worker(host, port, requests, usccs)
-    connections = [await Connection.open(host, port) for _ in range(concurrency)]
-    for i in range(50):  # warm-up: connections, caches
-        await _one(connections[i % concurrency], requests[i % len(usccs)], usccs[i % len(usccs)], [], [])
+    connections = await _warm_connections(host, port, concurrency, requests, usccs)
     stop = time.perf_counter() + seconds
 
     async def worker(offset: int) -> None:
@@ -219,15 +232,10 @@ async def open_loop(base: str, key: str, usccs: list[str], rate: float, seconds:
     stalled generator (coordinated omission). ``answered_at`` (if given) gets each answer's arrival time
     (``time.perf_counter``), for answers per second; ``lateness`` how long after its planned time each request
     started on its way (the generator's own timer and work, counted in the latencies)."""
-    quiet_generator()
-    host, port = _endpoint(base)
-    requests = [score_request(host, port, key, u) for u in usccs]
+    host, port, requests = await _prepared(base, key, usccs)
     latencies: list[float] = []
     failures: list[int] = []
-    await warm_every_worker(host, port, requests, usccs)
-    idle = [await Connection.open(host, port) for _ in range(8)]
-    for i in range(50):
-        await _one(idle[i % len(idle)], requests[i % len(usccs)], usccs[i % len(usccs)], [], [])
+    idle = await _warm_connections(host, port, 8, requests, usccs)
     rng = random.Random(7)
 
     async def timed(i: int, at: float) -> None:
