@@ -63,7 +63,8 @@ BENCHES = (
     Bench("training_scale", "models", "training time, peak memory and AUC at 1,000,000 applications",
           ("--rows", "1000000"), ("--rows", "20000", "--threads", "1")),
     Bench("oracle_auc", "models", "champion AUC against its baselines and the region's true PD", (), (),
-          needs="the demo region: `xinyi demo --no-serve` first"),
+          needs="the demo region: `xinyi demo --no-serve` first; the official figure is on a 100,000-enterprise "
+          "region (`XINYI_DEMO_ENTERPRISES=100000` in its own `XINYI_DATA_DIR`, about 12 minutes to build)"),
     Bench("polish_bankruptcy", "models", "generic training on the Polish bankruptcy table, 5-fold AUC", (),
           ("--folds", "3", "--threads", "1"), needs="../shared/data/polish-bankruptcy/5year.csv"),
     Bench("api_load", "api", "POST /v1/scores latency and throughput over loopback", (),
