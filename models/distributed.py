@@ -97,7 +97,7 @@ def fit_pd_model_dask(
     from lightgbm.dask import DaskLGBMClassifier
 
     names = tuple(feature_names)
-    merged = merged_params(names, seed, 1, params, monotone)
+    merged = merged_params(names, seed, 1, params, monotone, rows=len(split.train))
     if "monotone_constraints_method" in merged:
         # LightGBM's distributed learners support only the "basic" method and switch to it themselves; say so
         merged["monotone_constraints_method"] = "basic"

@@ -13,6 +13,7 @@ from models.train import (
     PlattCalibrator,
     TrainedModel,
     feature_matrix,
+    leaf_minimum,
     monotone_constraints,
     split_out_of_time,
     train_pd_model,
@@ -97,6 +98,22 @@ def test_training_is_deterministic():
     second = train_pd_model(frame, FEATURE_NAMES, seed=3, num_threads=2)
     assert first.booster.model_to_string() == second.booster.model_to_string()
     assert first.calibration_intercept == second.calibration_intercept
+
+
+def test_leaf_minimum_keeps_the_searched_value_for_large_tables_and_scales_down_below():
+    assert leaf_minimum(79_216) == DEFAULT_PARAMS["min_data_in_leaf"] == leaf_minimum(1_000_000) == 300
+    assert leaf_minimum(25_000) == 100
+    assert leaf_minimum(3_000) == leaf_minimum(10) == 20  # LightGBM's own default is the floor
+
+
+def test_a_small_table_trains_with_its_own_leaf_minimum_unless_the_caller_sets_one(
+    trained: TrainedModel, panel: pd.DataFrame
+):
+    development_rows = trained.refit["development_rows"]
+    assert development_rows < 75_000
+    assert trained.params["min_data_in_leaf"] == leaf_minimum(development_rows) < 300
+    told = train_pd_model(panel, FEATURE_NAMES, seed=1, params={"min_data_in_leaf": 77})
+    assert told.params["min_data_in_leaf"] == 77
 
 
 def test_training_refuses_missing_columns():
