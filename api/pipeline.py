@@ -323,17 +323,20 @@ class DemoPipeline:
             extracted_on = pd.Timestamp(generated["extracted_on"]).date()
             loans = plan_loans(scored, defaults, end=extracted_on, seed=s.seed,
                                per_month=max(1, s.demo_enterprises // APPLICATIONS_PER_ENTERPRISES))
-            if demo_loans_stored(engine) == 0:
+            kept = demo_loans_stored(engine)
+            if kept == 0:
                 stored = store_loans(engine, loans, model_name=s.model_name, model_version=version)
-                events = stored.events
-            else:
-                events = 0
+                disbursed = sum(any(e.body.type == "disbursement" for e in loan.events) for loan in loans)
+                reported = (f"{len(loans):,} applications, {disbursed:,} loans disbursed, {stored.events:,} events "
+                            "reported by the demo banks")
+            else:  # reports are stored once per database, as a bank's would be: never re-sent or replaced
+                reported = f"{kept:,} demo loans reported to this database before, kept as they were"
             screening = plan_screening(scored, end=extracted_on, seed=s.seed,
                                        per_month=max(1, s.demo_enterprises // SCREENED_PER_ENTERPRISES))
             screened = store_screening(engine, screening, model_name=s.model_name, model_version=version)
-            disbursed = sum(any(e.body.type == "disbursement" for e in loan.events) for loan in loans)
-            return {"summary": f"{len(loans):,} applications, {disbursed:,} loans disbursed, {events:,} events "
-                    f"reported by the demo banks; {screened:,} more enterprises scored without applying"}
+            scored_more = (f"{screened:,} more enterprises scored without applying" if screened or screening.empty
+                           else "the earlier scores of enterprises screened without applying kept")
+            return {"summary": f"{reported}; {scored_more}"}
 
         try:
             return self._stage("loan reports", self.root / "stamps" / "loan_reports.json", inputs, build)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.db import make_engine
 from api.db.models import AuditEvent, Bank
+from api.demo_loans import demo_loans_stored
 from api.pipeline import DemoPipeline, StageResult, application_dates
 from api.regulator_metrics import credit_lending
 from config.settings import Settings
@@ -106,10 +107,16 @@ def test_demo_pipeline_builds_reuses_and_serves_scores(settings: Settings) -> No
 def test_rebuild_flag_rebuilds_every_stage(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", demo_enterprises=400, seed=5)  # embedded SQLite defaults
     DemoPipeline(settings).run()
+    engine = make_engine(settings.resolved_database_url)
+    loans_before = demo_loans_stored(engine)
     seen: list[StageResult] = []
     outcome = DemoPipeline(settings, rebuild=True, report=seen.append).run()
     assert not any(s.reused for s in seen)
     assert outcome.model_version == "2"
+    # the banks' loan reports are stored once per database: kept, not sent again, and the summary says so
+    assert loans_before > 0 and demo_loans_stored(engine) == loans_before
+    engine.dispose()
+    assert seen[-1].summary.startswith(f"{loans_before:,} demo loans reported to this database before, kept")
 
 
 def test_ingest_buckets_follow_the_profile_partitions(tmp_path: Path) -> None:
