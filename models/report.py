@@ -182,7 +182,7 @@ def _score_distribution(inputs: ReportInputs) -> str:
     axes.hist(scores[inputs.oot.y == 1], bins=edges, density=True, alpha=0.6, label="defaults")
     axes.set_xlabel(f"score ({inputs.scale.anchor_points:.0f} at 1:{inputs.scale.anchor_odds:.0f}, "
                     f"PDO {inputs.scale.pdo:.0f})")
-    axes.legend()
+    axes.legend(loc="upper left")  # "best" searches every bar: slow on large samples, and warns
     return _figure_html(figure, "score distribution")
 
 
