@@ -226,7 +226,6 @@ class ItemProblemOut(BaseModel):
     errors: list[ItemFieldErrorOut] = Field(default_factory=list)
 
 
-
 # -- batch scores ---------------------------------------------------------------------------------------------
 
 MAX_BATCH_SCORES = 100

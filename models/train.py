@@ -233,13 +233,12 @@ def _window(*frames: pd.DataFrame, column: str | None) -> tuple[date | None, dat
 
 def merged_params(
     feature_names: Sequence[str], seed: int, num_threads: int, params: Mapping[str, Any] | None, monotone: bool,
-    rows: int | None = None,
+    *, rows: int,
 ) -> dict[str, Any]:
-    """:data:`DEFAULT_PARAMS` (with the leaf minimum for ``rows`` training rows, when given), the seed and
-    threads, catalogue monotone constraints, then ``params``."""
-    merged: dict[str, Any] = {**DEFAULT_PARAMS, "seed": seed, "num_threads": num_threads}
-    if rows is not None:
-        merged["min_data_in_leaf"] = leaf_minimum(rows)
+    """:data:`DEFAULT_PARAMS` with the leaf minimum for ``rows`` training rows, the seed and threads, catalogue
+    monotone constraints, then ``params``."""
+    merged: dict[str, Any] = {**DEFAULT_PARAMS, "seed": seed, "num_threads": num_threads,
+                              "min_data_in_leaf": leaf_minimum(rows)}
     if monotone:
         merged["monotone_constraints"] = monotone_constraints(feature_names)
         merged["monotone_constraints_method"] = "intermediate"
